@@ -1,0 +1,113 @@
+"""Flask application factory. Flask lives only in app/."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import Babel, get_locale
+from sqlalchemy.exc import OperationalError
+
+from geo import db
+from geo.cities import get_city
+from geo.config import ROOT, Settings
+
+LANGUAGES = ("pl", "en", "uk")
+
+
+def select_locale() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    return request.accept_languages.best_match(LANGUAGES) or "pl"
+
+
+def content_security_policy(nonce: str, basemap: str) -> str:
+    """Scripts only from us or with this response's nonce (folium's inline scripts get it)."""
+    from app.maps import basemap_origin
+
+    img = "'self' data: blob:"
+    origin = basemap_origin(basemap)
+    if origin:
+        img += " " + origin
+    return (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
+        f"style-src 'self' 'unsafe-inline'; img-src {img}; connect-src 'self'; "
+        "font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self'"
+    )
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = Settings()
+    app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        BASEMAP=settings.basemap,
+        CITY=settings.city,
+        BABEL_DEFAULT_LOCALE="pl",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "app" / "translations"),
+        JSON_SORT_KEYS=False,
+    )
+    app.config.from_prefixed_env("CIVICMAP")
+    if config:
+        app.config.update(config)
+    app.config.setdefault("DATABASE_URL", config.get("DATABASE_URL") if config else None)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = db.database_url()
+    app.extensions["engine"] = db.engine(app.config["DATABASE_URL"])
+    app.extensions["city"] = get_city(app.config["CITY"])
+
+    Babel(app, locale_selector=select_locale)
+
+    from app.assets import configure_folium
+
+    configure_folium(app.static_url_path)
+
+    from app import api, errors, pages
+
+    errors.register(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+
+    @app.before_request
+    def _nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.context_processor
+    def _context() -> dict[str, Any]:
+        return {
+            "city_name": app.extensions["city"].name,
+            "csp_nonce": g.get("csp_nonce", ""),
+            "get_locale": get_locale,
+        }
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.mimetype == "text/html" and "csp_nonce" in g:
+            resp.headers.setdefault(
+                "Content-Security-Policy",
+                content_security_policy(g.csp_nonce, app.config["BASEMAP"]),
+            )
+        lang = request.args.get("lang")
+        if lang in LANGUAGES:
+            resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
+        return resp
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            return {"status": "ok", **db.versions(app.config["DATABASE_URL"])}
+        except OperationalError as exc:
+            return {"status": "unavailable", "error": str(exc.orig).splitlines()[0]}, 503
+
+    return app
+
+
+def engine():
+    from flask import current_app
+
+    return current_app.extensions["engine"]

@@ -1,0 +1,1 @@
+"""Importers: one module per source format. Each import runs in one transaction."""

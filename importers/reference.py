@@ -1,0 +1,59 @@
+"""Load the reference data the app ships with (data/), once per database.
+
+Each step is recorded in ``reference_loads``; a step that is already there is skipped, so
+running ``make run`` again is quick and keeps data. Each step is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, text
+
+from geo.cities import City
+from importers.districts import load_districts
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[Connection, City], tuple[int, str]]  # -> (rows, source label)
+    cities: tuple[str, ...] = ("krakow",)
+
+
+def _districts(conn: Connection, city: City) -> tuple[int, str]:
+    report = load_districts(conn, city)
+    return len(report.loaded), report.source
+
+
+STEPS: list[Step] = [
+    Step("districts", _districts, cities=("krakow", "warszawa")),
+]
+
+
+def load_reference(
+    engine: Engine, city: City, force: bool = False, echo: Callable[[str], None] = print
+) -> dict[str, int]:
+    done: dict[str, int] = {}
+    for step in STEPS:
+        if city.slug not in step.cities:
+            continue
+        with engine.begin() as conn:
+            seen = conn.execute(
+                text("SELECT rows FROM reference_loads WHERE name = :n"), {"n": step.name}
+            ).scalar_one_or_none()
+            if seen is not None and not force:
+                echo(f"  {step.name}: already loaded ({seen} rows)")
+                continue
+            rows, source = step.run(conn, city)
+            conn.execute(
+                text(
+                    """INSERT INTO reference_loads (name, rows, source) VALUES (:n, :r, :s)
+                       ON CONFLICT (name) DO UPDATE SET rows = :r, source = :s, loaded_at = now()"""
+                ),
+                {"n": step.name, "r": rows, "s": source},
+            )
+            echo(f"  {step.name}: {rows} rows from {source}")
+            done[step.name] = rows
+    return done

@@ -1,0 +1,1 @@
+"""Layers: the Layer contract (base.py), one module per layer, and the registry."""

@@ -1,0 +1,134 @@
+"""Feature queries for any registered layer, built in SQL (GeoJSON assembled by PostGIS).
+
+Hot path: a bbox (GiST) or a district (GIN) narrows the rows, a LIMIT bounds them, and
+PostgreSQL writes each feature's JSON. No whole-table count: we fetch ``limit + 1`` rows to
+know whether there is a next page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.schema import ident
+from layers.base import Layer
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 5000
+
+
+@dataclass
+class FeatureQuery:
+    bbox: tuple[float, float, float, float] | None = None  # in bbox_srid, easting first
+    bbox_srid: int = 4326
+    district: int | None = None
+    filters: dict[str, Any] = field(default_factory=dict)  # field name -> value (equality)
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    ids: list[int] | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    srid: int = 4326
+    flip_axes: bool = False  # write northing first (OGC CRS axis order for EPSG:2178/2180)
+    precision: int = 6
+    public: bool = True  # apply the layer's public visibility rules
+    search: str | None = None  # case/diacritics-insensitive substring of the title
+
+
+@dataclass
+class FeaturePage:
+    features: list[str]  # each one GeoJSON Feature as text
+    has_more: bool
+
+    def collection(self, **members: Any) -> str:
+        import json
+
+        extra = "".join(f',"{k}":{json.dumps(v, ensure_ascii=False, default=str)}' for k, v in members.items())
+        return '{"type":"FeatureCollection","features":[' + ",".join(self.features) + "]" + extra + "}"
+
+
+def _properties_sql(layer: Layer) -> str:
+    pairs = ["'districts', t.districts", "'updated_at', t.updated_at"]
+    pairs += [f"'{f.name}', t.{ident(f.name)}" for f in layer.public_fields]
+    # json_build_object takes at most 100 arguments: nest in chunks of 40 pairs.
+    chunks = [pairs[i : i + 40] for i in range(0, len(pairs), 40)]
+    objs = [f"jsonb_build_object({', '.join(c)})" for c in chunks]
+    return " || ".join(objs)
+
+
+def where_clause(layer: Layer, q: FeatureQuery, params: dict[str, Any]) -> str:
+    conds: list[str] = []
+    if q.public and layer.public_where:
+        conds.append(f"({layer.public_where})")
+    if q.public and layer.workflow and layer.status_field:
+        conds.append(f"t.{ident(layer.status_field)} = ANY(:public_states)")
+        params["public_states"] = list(layer.workflow.public_states)
+    if q.bbox:
+        w, s, e, n = q.bbox
+        params.update(bw=w, bs=s, be=e, bn=n, bsrid=q.bbox_srid)
+        env = "ST_MakeEnvelope(:bw, :bs, :be, :bn, 4326)"
+        if q.bbox_srid != 4326:
+            env = "ST_Transform(ST_MakeEnvelope(:bw, :bs, :be, :bn, :bsrid), 4326)"
+        conds.append(f"ST_Intersects(t.geom, {env})")
+    if q.district is not None:
+        conds.append(":district = ANY(t.districts)")
+        params["district"] = q.district
+    for i, (name, value) in enumerate(sorted(q.filters.items())):
+        f = layer.field(name)
+        key = f"f{i}"
+        params[key] = value
+        col = f"t.{ident(f.name)}"
+        conds.append(f":{key} = ANY({col})" if f.type.endswith("[]") else f"{col} = :{key}")
+    if q.updated_from:
+        conds.append("t.updated_at >= :ufrom")
+        params["ufrom"] = q.updated_from
+    if q.updated_to:
+        conds.append("t.updated_at <= :uto")
+        params["uto"] = q.updated_to
+    if q.ids is not None:
+        conds.append("t.id = ANY(:ids)")
+        params["ids"] = q.ids
+    if q.search:
+        conds.append(f"unaccent(t.{ident(layer.title_field)}) ILIKE unaccent(:search)")
+        params["search"] = "%" + q.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return " AND ".join(conds) if conds else "TRUE"
+
+
+def geometry_sql(q: FeatureQuery, col: str = "t.geom") -> str:
+    g = col if q.srid == 4326 else f"ST_Transform({col}, {int(q.srid)})"
+    if q.flip_axes:
+        g = f"ST_FlipCoordinates({g})"
+    return f"ST_AsGeoJSON({g}, {int(q.precision)})"
+
+
+def features(conn: Connection, layer: Layer, q: FeatureQuery) -> FeaturePage:
+    params: dict[str, Any] = {"limit": q.limit + 1, "offset": q.offset}
+    where = where_clause(layer, q, params)
+    sql = f"""
+        SELECT '{{"type":"Feature","id":' || t.id
+               || ',"geometry":' || coalesce({geometry_sql(q)}, 'null')
+               || ',"properties":' || ({_properties_sql(layer)})::text || '}}'
+        FROM {ident(layer.table)} t
+        WHERE {where}
+        ORDER BY {layer.order_by}
+        LIMIT :limit OFFSET :offset"""
+    rows = [r[0] for r in conn.execute(text(sql), params)]
+    return FeaturePage(features=rows[: q.limit], has_more=len(rows) > q.limit)
+
+
+def feature(conn: Connection, layer: Layer, feature_id: int, q: FeatureQuery | None = None) -> str | None:
+    q = q or FeatureQuery()
+    q.ids, q.limit, q.offset = [feature_id], 1, 0
+    page = features(conn, layer, q)
+    return page.features[0] if page.features else None
+
+
+def count_by_district(conn: Connection, layer: Layer, district: int) -> int:
+    """Count of public features in one district (GIN index on districts)."""
+    params: dict[str, Any] = {}
+    where = where_clause(layer, FeatureQuery(district=district), params)
+    sql = f"SELECT count(*) FROM {ident(layer.table)} t WHERE {where}"
+    return conn.execute(text(sql), params).scalar_one()
