@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import functools
 from html.parser import HTMLParser
-from pathlib import Path
 
 import folium
 from branca.colormap import ColorMap, LinearColormap
 from branca.element import Element, Figure, JavascriptLink
 from folium import plugins
-
-VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor"
 
 # Paths relative to the static folder: f"{static_prefix}/{VENDOR[key]}" is the URL,
 # or url_for("static", filename=VENDOR[key]) in a Flask template.
@@ -123,7 +120,7 @@ def asset_urls(html: str) -> list[str]:
 def all_folium_urls() -> list[str]:
     """JS/CSS URLs folium emits now for a Map with MarkerCluster, GeoMan, Fullscreen,
     Realtime and a colormap legend (for tests and the CSP)."""
-    m = folium.Map(location=(50.054, 19.9355), zoom_start=13, tiles=None, max_zoom=19)
+    m = folium.Map(location=(50.054, 19.9355), zoom_start=13, tiles=None, maxZoom=19)
     plugins.MarkerCluster().add_to(m)
     plugins.GeoMan().add_to(m)
     plugins.Fullscreen().add_to(m)

@@ -51,7 +51,7 @@ class FeaturePage:
 
 
 def _properties_sql(layer: Layer) -> str:
-    pairs = ["'districts', t.districts", "'updated_at', t.updated_at"]
+    pairs = ["'external_id', t.external_id", "'districts', t.districts", "'updated_at', t.updated_at"]
     pairs += [f"'{f.name}', t.{ident(f.name)}" for f in layer.public_fields]
     # json_build_object takes at most 100 arguments: nest in chunks of 40 pairs.
     chunks = [pairs[i : i + 40] for i in range(0, len(pairs), 40)]

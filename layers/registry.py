@@ -7,7 +7,12 @@ import importlib
 from layers.base import Layer
 
 MODULES = [
-    # one line per layer module; each defines LAYER
+    "layers.budget_proposals",
+    "layers.consultations",
+    "layers.consultation_comments",
+    "layers.ngos",
+    "layers.revitalisation",
+    "layers.civic_venues",
 ]
 
 _LAYERS: dict[str, Layer] = {}

@@ -49,7 +49,9 @@ def configured():
 
 
 def build_map() -> folium.Map:
-    m = folium.Map(location=(50.054, 19.9355), zoom_start=13, tiles=None, max_zoom=19)
+    # With tiles=None folium drops max_zoom (it only goes to the TileLayer); MarkerCluster
+    # then throws "Map has no maxZoom specified". maxZoom= lands in the L.map options.
+    m = folium.Map(location=(50.054, 19.9355), zoom_start=13, tiles=None, maxZoom=19)
     cluster = plugins.MarkerCluster().add_to(m)
     folium.Marker((50.054, 19.9355)).add_to(cluster)
     folium.Marker((50.061, 19.937)).add_to(cluster)
@@ -135,6 +137,11 @@ def test_vendored_page_runs_offline_in_chromium():
     sync_api = pytest.importorskip("playwright.sync_api")
     m = build_map()
     plugins.Fullscreen().add_to(m)
+    plugins.Realtime(
+        folium.JsCode("function(ok) { ok({type: 'FeatureCollection', features: []}); }"),
+        interval=60000,
+    ).add_to(m)
+    folium.Marker((50.07, 19.90)).add_to(m)  # default icon: images/ resolved via leaflet.css
     html = m.get_root().render()
     origin = "http://civicmap.test"
     foreign: list[str] = []
@@ -167,15 +174,19 @@ def test_vendored_page_runs_offline_in_chromium():
             page.route("**/*", serve)
             page.goto(origin + "/")
             page.add_script_tag(url=origin + assets.vendor_url("axe_js"))
-            page.wait_for_selector(".marker-cluster, .leaflet-marker-icon")
+            page.wait_for_selector(".marker-cluster")
+            page.wait_for_load_state("networkidle")
             got = page.evaluate(
                 """() => ({
                     leaflet: L.version, jquery: jQuery.fn.jquery, d3: d3.version,
                     geoman: typeof L.PM, cluster: typeof L.markerClusterGroup,
-                    fullscreen: typeof L.control.fullscreen, axe: typeof axe.run,
+                    fullscreen: typeof L.control.fullscreen, realtime: typeof L.realtime,
+                    axe: typeof axe.run,
                     toolbar: !!document.querySelector('.leaflet-pm-toolbar'),
-                    legend: !!document.querySelector('svg#legend, .legend svg, svg g.legend')
-                        || document.querySelectorAll('svg').length > 0,
+                    legend: [...document.querySelectorAll('svg text')].some(
+                        (t) => t.textContent === 'Głosy'),
+                    icon: [...document.querySelectorAll('img.leaflet-marker-icon')].map(
+                        (i) => i.complete && i.naturalWidth > 0),
                 })"""
             )
         finally:
@@ -188,6 +199,8 @@ def test_vendored_page_runs_offline_in_chromium():
         "geoman": "object",
         "cluster": "function",
         "fullscreen": "function",
+        "realtime": "function",
+        "icon": [True],
         "axe": "function",
         "toolbar": True,
         "legend": True,

@@ -1,0 +1,64 @@
+"""Organizacje pozarządowe: where Kraków's NGOs work and what they do."""
+
+from __future__ import annotations
+
+from layers._titles import t
+from layers.base import PUBLIC, Field, Layer, OgcMeta, Style
+
+# Sfery działalności pożytku publicznego (art. 4 ustawy o działalności pożytku publicznego
+# i o wolontariacie), grouped to the fields a city office reports on.
+FIELDS_OF_ACTIVITY = {
+    "social_assistance": t("pomoc społeczna", "social assistance", "соціальна допомога"),
+    "charity": t("działalność charytatywna", "charity", "благодійність"),
+    "health": t("ochrona i promocja zdrowia", "health", "охорона здоров'я"),
+    "disability": t("osoby z niepełnosprawnościami", "people with disabilities", "люди з інвалідністю"),
+    "seniors": t("seniorzy", "seniors", "літні люди"),
+    "family": t("wspieranie rodziny", "family support", "підтримка сім'ї"),
+    "children_youth": t("dzieci i młodzież", "children and youth", "діти та молодь"),
+    "education": t("edukacja, oświata i wychowanie", "education", "освіта"),
+    "culture": t("kultura, sztuka, dziedzictwo", "culture and heritage", "культура та спадщина"),
+    "sport": t("kultura fizyczna i sport", "sport", "спорт"),
+    "tourism": t("turystyka i krajoznawstwo", "tourism", "туризм"),
+    "ecology": t("ekologia i ochrona zwierząt", "ecology and animals", "екологія та тварини"),
+    "public_safety": t("porządek i bezpieczeństwo publiczne", "public safety", "громадська безпека"),
+    "local_community": t("rozwój wspólnot lokalnych", "local communities", "місцеві громади"),
+    "human_rights": t("prawa człowieka i obywatela", "human and civil rights", "права людини"),
+    "foreigners": t("integracja cudzoziemców", "integration of foreigners", "інтеграція іноземців"),
+    "employment": t("aktywizacja zawodowa", "employment", "працевлаштування"),
+    "volunteering": t("wolontariat", "volunteering", "волонтерство"),
+    "revitalisation": t("rewitalizacja", "revitalisation", "ревіталізація"),
+    "other": t("inne", "other", "інше"),
+}
+
+LAYER = Layer(
+    name="ngos",
+    table="ngo_locations",
+    titles=t("Organizacje pozarządowe", "NGO locations", "Громадські організації"),
+    descriptions=t(
+        "Siedziby i miejsca działania organizacji pozarządowych z obszarami działalności pożytku publicznego.",
+        "Where NGOs are based and work, with their fields of public-benefit activity.",
+        "Де розташовані та працюють громадські організації, з напрямами їхньої діяльності.",
+    ),
+    geometry_types=("Point",),
+    fields=(
+        Field("name", "text", t("Nazwa", "Name", "Назва"), required=True, max_length=300, msip_name="NAZWA"),
+        Field("krs", "text", t("Numer KRS", "KRS number", "Номер KRS"), max_length=10, msip_name="KRS"),
+        Field("address", "text", t("Adres", "Address", "Адреса"), max_length=300, msip_name="ADRES"),
+        Field("fields", "text[]", t("Obszary działalności", "Fields of activity", "Напрями діяльності"),
+              choices=tuple(FIELDS_OF_ACTIVITY), choice_titles=FIELDS_OF_ACTIVITY, msip_name="OBSZARY",
+              filter=True),
+        Field("districts_served", "int[]", t("Dzielnice działania", "Districts served", "Райони діяльності"),
+              msip_name="DZ_DZIAL"),
+        Field("website", "text", t("Strona WWW", "Website", "Вебсайт"), max_length=300, msip_name="WWW"),
+        Field("demo", "bool", t("Dane demonstracyjne", "Demo data", "Демонстраційні дані"), msip_name="DEMO"),
+    ),
+    title_field="name",
+    style=Style(color="#33a02c", fill_color="#b2df8a"),
+    popup_fields=("name", "address", "fields", "krs"),
+    list_fields=("name", "address", "fields"),
+    read_roles=frozenset({PUBLIC}),
+    write_roles=frozenset({"ngo", "official", "admin"}),
+    reference=False,
+    order_by="name, id",
+    ogc=OgcMeta(keywords=("organizacje pozarządowe", "NGO")),
+)
