@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Final, TypeVar
 
 T = TypeVar("T")
@@ -132,6 +133,7 @@ def _strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=16384)
 def normalise(name: str, *, strip_prefix: bool = True) -> str:
     """A matching key: ASCII, lower case, words separated by single spaces.
 
@@ -144,6 +146,8 @@ def normalise(name: str, *, strip_prefix: bool = True) -> str:
     'biezanow prokocim'
     >>> normalise("Łagiewniki-Borek Fałęcki")
     'lagiewniki borek falecki'
+
+    Results are cached, so calling it once per ballot row is cheap.
     """
     text = _strip_accents(name)
     if strip_prefix:

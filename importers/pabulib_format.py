@@ -129,6 +129,8 @@ class _Source:
         self.start: int = 0
         self.seekable = False
         self.used = False
+        #: For a one-shot stream: its lines, left positioned at the first ballot by parse_pb.
+        self.leftover: _Lines | None = None
         if isinstance(source, str | os.PathLike):
             self.path = Path(source)
             self.name = str(self.path)
@@ -145,6 +147,29 @@ class _Source:
                 f"parse_pb expects a path or a file object, not {type(source).__name__}"
             )
 
+    def votes_lines(self, offset: int) -> tuple[_Lines, IO[bytes] | None]:
+        """Lines positioned after the first ``offset`` lines (the VOTES header)."""
+        if self.path is None and not self.seekable:
+            lines, self.leftover = self.leftover, None
+            if lines is None:
+                raise RuntimeError(
+                    "the votes of a non-seekable stream can be read only once; pass a path instead"
+                )
+            return lines, None
+        lines, fh = self.open()
+        try:
+            for _ in islice(lines, offset):
+                pass
+        except BaseException:
+            if fh is not None:
+                fh.close()
+            raise
+        if lines.count < offset:
+            if fh is not None:
+                fh.close()
+            raise PbFormatError("file shrank since it was parsed", lines.count, self.name)
+        return lines, fh
+
     def open(self) -> tuple[_Lines, IO[bytes] | None]:
         """Lines from the beginning; the second item is a file to close afterwards."""
         if self.path is not None:
@@ -155,11 +180,7 @@ class _Source:
             return _Lines(_decoded_lines(fh)), fh
         assert self.stream is not None
         if self.used:
-            if not self.seekable:
-                raise RuntimeError(
-                    "the votes of a non-seekable stream can be read only once; pass a path instead"
-                )
-            self.stream.seek(self.start)
+            self.stream.seek(self.start)  # only called again for seekable streams
         self.used = True
         if isinstance(self.stream, io.TextIOBase) or isinstance(self.stream.read(0), str):
             return _Lines(self.stream), None  # type: ignore[arg-type]
@@ -208,12 +229,8 @@ class PbFile:
         """
         if not self.vote_columns or self._source is None:
             return
-        lines, fh = self._source.open()
+        lines, fh = self._source.votes_lines(self._votes_offset)
         try:
-            for _ in islice(lines, self._votes_offset):
-                pass
-            if lines.count < self._votes_offset:
-                raise PbFormatError("file shrank since it was parsed", lines.count, self.name)
             yield from self._votes_from(lines)
         finally:
             if fh is not None:
@@ -337,6 +354,8 @@ def parse_pb(source: PbSource) -> PbFile:
     lines, fh = src.open()
     try:
         pb = _parse_head(lines, src)
+        if src.path is None and not src.seekable:
+            src.leftover = lines
     except PbFormatError as exc:
         if exc.source is None:
             exc.source = src.name
