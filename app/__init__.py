@@ -23,6 +23,27 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "pl"
 
 
+def secret_key() -> str:
+    """CIVICMAP_SECRET_KEY, or one generated once and kept in var/ (shared by all workers)."""
+    import os
+
+    from geo.config import VAR_DIR
+
+    if os.environ.get("CIVICMAP_SECRET_KEY"):
+        return os.environ["CIVICMAP_SECRET_KEY"]
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def content_security_policy(nonce: str, basemap: str) -> str:
     """Scripts only from us or with this response's nonce (folium's inline scripts get it)."""
     from app.maps import basemap_origin
@@ -42,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings()
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     app.config.update(
-        SECRET_KEY=secrets.token_hex(32),
+        SECRET_KEY=secret_key(),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         BASEMAP=settings.basemap,
         CITY=settings.city,

@@ -162,13 +162,6 @@ def parsed(pb_files: dict[str, Path], name: str) -> PbFile:
 # --------------------------------------------------------------------------- real files
 
 
-def test_data_location_reported() -> None:
-    # Not a data test: documents which location the suite uses (see -ra output on skip).
-    assert DATA_ROOTS[0] == Path("/work/shared/data")
-    if _DATA is not None:
-        assert _DATA[1], _DATA
-
-
 def test_the_whole_file_set_is_there(pb_files: dict[str, Path]) -> None:
     missing = [n for n in KRAKOW_FILES if n not in pb_files]
     assert not missing, f"Kraków files missing: {missing}"
