@@ -87,7 +87,11 @@ def up() -> None:
 
 @main.command("serve", help="Serve the app with gunicorn on 127.0.0.1:PORT (default 5000).")
 @click.option("--port", type=int, default=None, help="default: $PORT or 5000")
-@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), help="default: $HOST or 127.0.0.1")
+@click.option(
+    "--host",
+    default=lambda: os.environ.get("HOST", "127.0.0.1"),
+    help="default: $HOST or 127.0.0.1",
+)
 @click.option("--workers", type=int, default=2)
 def serve(port: int | None, host: str, workers: int) -> None:
     port = port or Settings().port

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FieldType = Literal["text", "int", "float", "money", "bool", "date", "datetime", "enum", "int[]", "text[]"]
+FieldType = Literal[
+    "text", "int", "float", "money", "bool", "date", "datetime", "enum", "int[]", "text[]"
+]
 
 LANGS = ("pl", "en", "uk")
 PUBLIC = "public"  # read role meaning "anyone, without logging in"
@@ -187,7 +189,9 @@ class Layer:
             if f.type == "enum" and not f.choices:
                 out.append(f"{self.name}.{f.name}: enum without choices")
         for group in (self.popup_fields, self.list_fields):
-            out += [f"{self.name}: unknown field {n!r} in popup/list" for n in group if n not in names]
+            out += [
+                f"{self.name}: unknown field {n!r} in popup/list" for n in group if n not in names
+            ]
         for n in (self.title_field, self.status_field, self.category_field, self.edition_field):
             if n and n not in names:
                 out.append(f"{self.name}: unknown field {n!r}")

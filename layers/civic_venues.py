@@ -27,11 +27,33 @@ LAYER = Layer(
     ),
     geometry_types=("Point",),
     fields=(
-        Field("name", "text", t("Nazwa", "Name", "Назва"), required=True, max_length=300, msip_name="NAZWA"),
-        Field("type", "enum", t("Rodzaj", "Type", "Тип"), required=True, choices=tuple(TYPES),
-              choice_titles=TYPES, msip_name="RODZAJ", filter=True),
-        Field("address", "text", t("Adres", "Address", "Адреса"), max_length=300, msip_name="ADRES"),
-        Field("accessibility", "text[]", t("Dostępność", "Accessibility", "Доступність"), msip_name="DOSTEPNOSC"),
+        Field(
+            "name",
+            "text",
+            t("Nazwa", "Name", "Назва"),
+            required=True,
+            max_length=300,
+            msip_name="NAZWA",
+        ),
+        Field(
+            "type",
+            "enum",
+            t("Rodzaj", "Type", "Тип"),
+            required=True,
+            choices=tuple(TYPES),
+            choice_titles=TYPES,
+            msip_name="RODZAJ",
+            filter=True,
+        ),
+        Field(
+            "address", "text", t("Adres", "Address", "Адреса"), max_length=300, msip_name="ADRES"
+        ),
+        Field(
+            "accessibility",
+            "text[]",
+            t("Dostępność", "Accessibility", "Доступність"),
+            msip_name="DOSTEPNOSC",
+        ),
         Field("source", "text", t("Źródło", "Source", "Джерело"), msip_name="ZRODLO"),
     ),
     title_field="name",
@@ -42,6 +64,9 @@ LAYER = Layer(
     write_roles=frozenset({"admin"}),
     reference=True,
     order_by="name, id",
-    ogc=OgcMeta(keywords=("OpenStreetMap", "biblioteki", "kultura", "szkoły"), license="ODbL 1.0",
-                attribution="© OpenStreetMap contributors"),
+    ogc=OgcMeta(
+        keywords=("OpenStreetMap", "biblioteki", "kultura", "szkoły"),
+        license="ODbL 1.0",
+        attribution="© OpenStreetMap contributors",
+    ),
 )

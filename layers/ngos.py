@@ -11,7 +11,9 @@ FIELDS_OF_ACTIVITY = {
     "social_assistance": t("pomoc społeczna", "social assistance", "соціальна допомога"),
     "charity": t("działalność charytatywna", "charity", "благодійність"),
     "health": t("ochrona i promocja zdrowia", "health", "охорона здоров'я"),
-    "disability": t("osoby z niepełnosprawnościami", "people with disabilities", "люди з інвалідністю"),
+    "disability": t(
+        "osoby z niepełnosprawnościami", "people with disabilities", "люди з інвалідністю"
+    ),
     "seniors": t("seniorzy", "seniors", "літні люди"),
     "family": t("wspieranie rodziny", "family support", "підтримка сім'ї"),
     "children_youth": t("dzieci i młodzież", "children and youth", "діти та молодь"),
@@ -20,7 +22,9 @@ FIELDS_OF_ACTIVITY = {
     "sport": t("kultura fizyczna i sport", "sport", "спорт"),
     "tourism": t("turystyka i krajoznawstwo", "tourism", "туризм"),
     "ecology": t("ekologia i ochrona zwierząt", "ecology and animals", "екологія та тварини"),
-    "public_safety": t("porządek i bezpieczeństwo publiczne", "public safety", "громадська безпека"),
+    "public_safety": t(
+        "porządek i bezpieczeństwo publiczne", "public safety", "громадська безпека"
+    ),
     "local_community": t("rozwój wspólnot lokalnych", "local communities", "місцеві громади"),
     "human_rights": t("prawa człowieka i obywatela", "human and civil rights", "права людини"),
     "foreigners": t("integracja cudzoziemców", "integration of foreigners", "інтеграція іноземців"),
@@ -41,16 +45,48 @@ LAYER = Layer(
     ),
     geometry_types=("Point",),
     fields=(
-        Field("name", "text", t("Nazwa", "Name", "Назва"), required=True, max_length=300, msip_name="NAZWA"),
-        Field("krs", "text", t("Numer KRS", "KRS number", "Номер KRS"), max_length=10, msip_name="KRS"),
-        Field("address", "text", t("Adres", "Address", "Адреса"), max_length=300, msip_name="ADRES"),
-        Field("fields", "text[]", t("Obszary działalności", "Fields of activity", "Напрями діяльності"),
-              choices=tuple(FIELDS_OF_ACTIVITY), choice_titles=FIELDS_OF_ACTIVITY, msip_name="OBSZARY",
-              filter=True),
-        Field("districts_served", "int[]", t("Dzielnice działania", "Districts served", "Райони діяльності"),
-              msip_name="DZ_DZIAL"),
-        Field("website", "text", t("Strona WWW", "Website", "Вебсайт"), max_length=300, msip_name="WWW"),
-        Field("demo", "bool", t("Dane demonstracyjne", "Demo data", "Демонстраційні дані"), msip_name="DEMO"),
+        Field(
+            "name",
+            "text",
+            t("Nazwa", "Name", "Назва"),
+            required=True,
+            max_length=300,
+            msip_name="NAZWA",
+        ),
+        Field(
+            "krs", "text", t("Numer KRS", "KRS number", "Номер KRS"), max_length=10, msip_name="KRS"
+        ),
+        Field(
+            "address", "text", t("Adres", "Address", "Адреса"), max_length=300, msip_name="ADRES"
+        ),
+        Field(
+            "fields",
+            "text[]",
+            t("Obszary działalności", "Fields of activity", "Напрями діяльності"),
+            choices=tuple(FIELDS_OF_ACTIVITY),
+            choice_titles=FIELDS_OF_ACTIVITY,
+            msip_name="OBSZARY",
+            filter=True,
+        ),
+        Field(
+            "districts_served",
+            "int[]",
+            t("Dzielnice działania", "Districts served", "Райони діяльності"),
+            msip_name="DZ_DZIAL",
+        ),
+        Field(
+            "website",
+            "text",
+            t("Strona WWW", "Website", "Вебсайт"),
+            max_length=300,
+            msip_name="WWW",
+        ),
+        Field(
+            "demo",
+            "bool",
+            t("Dane demonstracyjne", "Demo data", "Демонстраційні дані"),
+            msip_name="DEMO",
+        ),
     ),
     title_field="name",
     style=Style(color="#33a02c", fill_color="#b2df8a"),

@@ -36,6 +36,9 @@ class FeatureQuery:
     precision: int = 6
     public: bool = True  # apply the layer's public visibility rules
     search: str | None = None  # case/diacritics-insensitive substring of the title
+    with_geometry: bool = True  # False: "geometry": null (a list needs no shapes)
+    order: tuple[str, ...] = ()  # field names, "-name" descending (NULLs last); default order_by
+    edition_before: int | None = None  # only editions earlier than this (layer.edition_field)
 
 
 @dataclass
@@ -46,12 +49,20 @@ class FeaturePage:
     def collection(self, **members: Any) -> str:
         import json
 
-        extra = "".join(f',"{k}":{json.dumps(v, ensure_ascii=False, default=str)}' for k, v in members.items())
-        return '{"type":"FeatureCollection","features":[' + ",".join(self.features) + "]" + extra + "}"
+        extra = "".join(
+            f',"{k}":{json.dumps(v, ensure_ascii=False, default=str)}' for k, v in members.items()
+        )
+        return (
+            '{"type":"FeatureCollection","features":[' + ",".join(self.features) + "]" + extra + "}"
+        )
 
 
 def _properties_sql(layer: Layer) -> str:
-    pairs = ["'external_id', t.external_id", "'districts', t.districts", "'updated_at', t.updated_at"]
+    pairs = [
+        "'external_id', t.external_id",
+        "'districts', t.districts",
+        "'updated_at', t.updated_at",
+    ]
     pairs += [f"'{f.name}', t.{ident(f.name)}" for f in layer.public_fields]
     # json_build_object takes at most 100 arguments: nest in chunks of 40 pairs.
     chunks = [pairs[i : i + 40] for i in range(0, len(pairs), 40)]
@@ -91,13 +102,32 @@ def where_clause(layer: Layer, q: FeatureQuery, params: dict[str, Any]) -> str:
     if q.ids is not None:
         conds.append("t.id = ANY(:ids)")
         params["ids"] = q.ids
+    if q.edition_before is not None and layer.edition_field:
+        conds.append(f"t.{ident(layer.edition_field)} < :ebefore")
+        params["ebefore"] = q.edition_before
     if q.search:
         conds.append(f"unaccent(t.{ident(layer.title_field)}) ILIKE unaccent(:search)")
-        params["search"] = "%" + q.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params["search"] = (
+            "%" + q.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
     return " AND ".join(conds) if conds else "TRUE"
 
 
+def order_sql(layer: Layer, q: FeatureQuery) -> str:
+    """``q.order`` as SQL over the layer's fields (unknown names raise KeyError), else order_by."""
+    if not q.order:
+        return layer.order_by
+    parts = []
+    for item in q.order:
+        name = item.lstrip("-")
+        col = "t.id" if name == "id" else f"t.{ident(layer.field(name).name)}"
+        parts.append(f"{col} DESC NULLS LAST" if item.startswith("-") else f"{col} ASC NULLS LAST")
+    return ", ".join(parts + ["t.id"])
+
+
 def geometry_sql(q: FeatureQuery, col: str = "t.geom") -> str:
+    if not q.with_geometry:
+        return "NULL"
     g = col if q.srid == 4326 else f"ST_Transform({col}, {int(q.srid)})"
     if q.flip_axes:
         g = f"ST_FlipCoordinates({g})"
@@ -113,13 +143,15 @@ def features(conn: Connection, layer: Layer, q: FeatureQuery) -> FeaturePage:
                || ',"properties":' || ({_properties_sql(layer)})::text || '}}'
         FROM {ident(layer.table)} t
         WHERE {where}
-        ORDER BY {layer.order_by}
+        ORDER BY {order_sql(layer, q)}
         LIMIT :limit OFFSET :offset"""
     rows = [r[0] for r in conn.execute(text(sql), params)]
     return FeaturePage(features=rows[: q.limit], has_more=len(rows) > q.limit)
 
 
-def feature(conn: Connection, layer: Layer, feature_id: int, q: FeatureQuery | None = None) -> str | None:
+def feature(
+    conn: Connection, layer: Layer, feature_id: int, q: FeatureQuery | None = None
+) -> str | None:
     q = q or FeatureQuery()
     q.ids, q.limit, q.offset = [feature_id], 1, 0
     page = features(conn, layer, q)
@@ -132,3 +164,83 @@ def count_by_district(conn: Connection, layer: Layer, district: int) -> int:
     where = where_clause(layer, FeatureQuery(district=district), params)
     sql = f"SELECT count(*) FROM {ident(layer.table)} t WHERE {where}"
     return conn.execute(text(sql), params).scalar_one()
+
+
+@dataclass
+class RecordPage:
+    """Features as Python dicts for server-rendered lists: id, geometry_type, properties."""
+
+    rows: list[dict[str, Any]]
+    has_more: bool
+
+
+def records(conn: Connection, layer: Layer, q: FeatureQuery) -> RecordPage:
+    """Like :func:`features` but without geometry, each row a dict (for HTML lists)."""
+    params: dict[str, Any] = {"limit": q.limit + 1, "offset": q.offset}
+    where = where_clause(layer, q, params)
+    sql = f"""
+        SELECT t.id, ST_GeometryType(t.geom) AS geometry_type, ({_properties_sql(layer)}) AS properties
+        FROM {ident(layer.table)} t
+        WHERE {where}
+        ORDER BY {order_sql(layer, q)}
+        LIMIT :limit OFFSET :offset"""
+    rows = [dict(r._mapping) for r in conn.execute(text(sql), params)]
+    for r in rows:
+        r["geometry_type"] = (r["geometry_type"] or "").removeprefix("ST_") or None
+    return RecordPage(rows=rows[: q.limit], has_more=len(rows) > q.limit)
+
+
+def distinct_values(
+    conn: Connection, layer: Layer, field_name: str, q: FeatureQuery | None = None, limit: int = 200
+) -> list[Any]:
+    """Distinct public values of one scalar field, ascending (e.g. the editions for a filter).
+
+    A recursive "skip scan": one index probe per distinct value instead of a scan of the
+    table, so it stays cheap on a large layer when the column is indexed.
+    """
+    col = f"t.{ident(layer.field(field_name).name)}"
+    params: dict[str, Any] = {"dlimit": limit}
+    where = where_clause(layer, q or FeatureQuery(), params)
+    table = ident(layer.table)
+    sql = f"""
+        WITH RECURSIVE v(val, n) AS (
+            (SELECT {col}, 1 FROM {table} t WHERE {where} AND {col} IS NOT NULL ORDER BY {col} LIMIT 1)
+            UNION ALL
+            SELECT (SELECT {col} FROM {table} t WHERE {where} AND {col} > v.val ORDER BY {col} LIMIT 1),
+                   v.n + 1
+            FROM v WHERE v.val IS NOT NULL AND v.n < :dlimit
+        )
+        SELECT val FROM v WHERE val IS NOT NULL"""
+    return [r[0] for r in conn.execute(text(sql), params)]
+
+
+def past_editions(
+    conn: Connection,
+    layer: Layer,
+    district: int,
+    before: int,
+    edition: int | None = None,
+    order: tuple[str, ...] = (),
+    limit: int = 500,
+) -> tuple[list[int], RecordPage]:
+    """A district's features from editions earlier than ``before`` (e.g. past budget editions).
+
+    Returns the editions there are (newest first) and the records of ``edition`` (default:
+    the newest of them), in ``order`` (default: the layer's order).
+    """
+    if not layer.edition_field:
+        return [], RecordPage(rows=[], has_more=False)
+    base = FeatureQuery(district=district, edition_before=before)
+    editions = sorted(distinct_values(conn, layer, layer.edition_field, base), reverse=True)
+    if not editions:
+        return [], RecordPage(rows=[], has_more=False)
+    chosen = edition if edition in editions else editions[0]
+    q = FeatureQuery(
+        district=district,
+        edition_before=before,
+        filters={layer.edition_field: chosen},
+        order=order,
+        limit=limit,
+        with_geometry=False,
+    )
+    return editions, records(conn, layer, q)

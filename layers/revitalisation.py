@@ -16,11 +16,35 @@ LAYER = Layer(
     ),
     geometry_types=("Polygon", "MultiPolygon"),
     fields=(
-        Field("name", "text", t("Nazwa", "Name", "Назва"), required=True, max_length=300, msip_name="NAZWA"),
-        Field("code", "text", t("Oznaczenie podobszaru", "Subarea code", "Позначення"), max_length=50, msip_name="KOD"),
-        Field("programme", "text", t("Program", "Programme", "Програма"), max_length=300, msip_name="PROGRAM"),
+        Field(
+            "name",
+            "text",
+            t("Nazwa", "Name", "Назва"),
+            required=True,
+            max_length=300,
+            msip_name="NAZWA",
+        ),
+        Field(
+            "code",
+            "text",
+            t("Oznaczenie podobszaru", "Subarea code", "Позначення"),
+            max_length=50,
+            msip_name="KOD",
+        ),
+        Field(
+            "programme",
+            "text",
+            t("Program", "Programme", "Програма"),
+            max_length=300,
+            msip_name="PROGRAM",
+        ),
         Field("period", "text", t("Okres", "Period", "Період"), max_length=50, msip_name="OKRES"),
-        Field("demo", "bool", t("Dane demonstracyjne", "Demo data", "Демонстраційні дані"), msip_name="DEMO"),
+        Field(
+            "demo",
+            "bool",
+            t("Dane demonstracyjne", "Demo data", "Демонстраційні дані"),
+            msip_name="DEMO",
+        ),
     ),
     title_field="name",
     style=Style(color="#e31a1c", fill_color="#fb9a99", fill_opacity=0.25, cluster=False),
@@ -30,5 +54,7 @@ LAYER = Layer(
     write_roles=frozenset({"official", "admin"}),
     reference=True,
     order_by="name, id",
-    ogc=OgcMeta(keywords=("rewitalizacja", "revitalisation"), attribution="Gmina Miejska Kraków, MSIP"),
+    ogc=OgcMeta(
+        keywords=("rewitalizacja", "revitalisation"), attribution="Gmina Miejska Kraków, MSIP"
+    ),
 )

@@ -81,21 +81,23 @@ class Source:
         return (" AND ".join(conds) if conds else "TRUE"), params
 
     def select(
-        self, columns: Mapping[str, str | None] | None = None, prefix: str = "s"
+        self,
+        columns: Mapping[str, str | None] | None = None,
+        prefix: str = "s",
+        require_geom: bool = True,
     ) -> tuple[str, dict[str, Any]]:
         """``SELECT t.id AS id, t.geom AS geom[, t.<col> AS <alias>...] FROM ... WHERE ...``.
 
         ``columns`` maps an output alias to a column of the source; ``None`` gives NULL.
-        Features without geometry are left out (analyses are spatial).
+        Features without geometry are left out unless ``require_geom`` is false (a "whole
+        district" proposal still counts in its district's demand).
         """
         cols = [f"t.{ident(self.id)} AS id", f"t.{ident(self.geom)} AS geom"]
         for alias, column in (columns or {}).items():
             cols.append(f"{'NULL' if column is None else 't.' + ident(column)} AS {ident(alias)}")
         where, params = self.where_sql(prefix)
-        sql = (
-            f"SELECT {', '.join(cols)} FROM {self.from_sql} "
-            f"WHERE t.{ident(self.geom)} IS NOT NULL AND {where}"
-        )
+        located = f"t.{ident(self.geom)} IS NOT NULL AND " if require_geom else ""
+        sql = f"SELECT {', '.join(cols)} FROM {self.from_sql} WHERE {located}{where}"
         return sql, params
 
 

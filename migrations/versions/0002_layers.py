@@ -15,16 +15,48 @@ depends_on = None
 
 ANY_GEOMETRY = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
 PROPOSAL_STATES = (
-    "draft", "submitted", "under_review", "accepted_for_vote", "rejected",
-    "selected", "not_selected", "in_execution", "completed",
+    "draft",
+    "submitted",
+    "under_review",
+    "accepted_for_vote",
+    "rejected",
+    "selected",
+    "not_selected",
+    "in_execution",
+    "completed",
 )
 NGO_FIELDS = (
-    "social_assistance", "charity", "health", "disability", "seniors", "family", "children_youth",
-    "education", "culture", "sport", "tourism", "ecology", "public_safety", "local_community",
-    "human_rights", "foreigners", "employment", "volunteering", "revitalisation", "other",
+    "social_assistance",
+    "charity",
+    "health",
+    "disability",
+    "seniors",
+    "family",
+    "children_youth",
+    "education",
+    "culture",
+    "sport",
+    "tourism",
+    "ecology",
+    "public_safety",
+    "local_community",
+    "human_rights",
+    "foreigners",
+    "employment",
+    "volunteering",
+    "revitalisation",
+    "other",
 )
-VENUE_TYPES = ("library", "culture", "school", "university", "council_seat", "city_office",
-               "social_welfare", "other")
+VENUE_TYPES = (
+    "library",
+    "culture",
+    "school",
+    "university",
+    "council_seat",
+    "city_office",
+    "social_welfare",
+    "other",
+)
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -32,7 +64,10 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 def upgrade() -> None:
-    op.execute(feature_table_sql("budget_proposals", f"""
+    op.execute(
+        feature_table_sql(
+            "budget_proposals",
+            f"""
         edition smallint NOT NULL CHECK (edition BETWEEN 2013 AND 2100),
         title text NOT NULL CHECK (length(btrim(title)) BETWEEN 1 AND 500),
         description text CHECK (length(description) <= 10000),
@@ -50,11 +85,19 @@ def upgrade() -> None:
         hidden_reason text,
         CONSTRAINT budget_proposals_located CHECK (
             scope = 'citywide' OR geom IS NOT NULL OR cardinality(districts) > 0)
-    """, ANY_GEOMETRY))
+    """,
+            ANY_GEOMETRY,
+        )
+    )
     op.execute("CREATE INDEX budget_proposals_edition ON budget_proposals (edition, status)")
-    op.execute("CREATE INDEX budget_proposals_title_trgm ON budget_proposals USING gin (title gin_trgm_ops)")
+    op.execute(
+        "CREATE INDEX budget_proposals_title_trgm ON budget_proposals USING gin (title gin_trgm_ops)"
+    )
 
-    op.execute(feature_table_sql("consultations", f"""
+    op.execute(
+        feature_table_sql(
+            "consultations",
+            """
         title text NOT NULL CHECK (length(btrim(title)) BETWEEN 1 AND 300),
         description text,
         opens_on date NOT NULL,
@@ -63,17 +106,29 @@ def upgrade() -> None:
         documents_url text,
         demo boolean NOT NULL DEFAULT false,
         CONSTRAINT consultations_dates CHECK (closes_on >= opens_on)
-    """, ("Polygon", "MultiPolygon"), geometry_required=True))
+    """,
+            ("Polygon", "MultiPolygon"),
+            geometry_required=True,
+        )
+    )
 
-    op.execute(feature_table_sql("consultation_comments", """
+    op.execute(
+        feature_table_sql(
+            "consultation_comments",
+            """
         consultation_id bigint NOT NULL REFERENCES consultations (id) ON DELETE CASCADE,
         body text NOT NULL CHECK (length(btrim(body)) BETWEEN 1 AND 5000),
         reply_to bigint REFERENCES consultation_comments (id) ON DELETE SET NULL,
         status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'published', 'hidden')),
         supports integer NOT NULL DEFAULT 0 CHECK (supports >= 0),
         author_id bigint
-    """, ("Point", "LineString", "Polygon")))
-    op.execute("CREATE INDEX consultation_comments_consultation ON consultation_comments (consultation_id)")
+    """,
+            ("Point", "LineString", "Polygon"),
+        )
+    )
+    op.execute(
+        "CREATE INDEX consultation_comments_consultation ON consultation_comments (consultation_id)"
+    )
     # A comment lies inside its consultation's area and arrives while the consultation is open.
     op.execute("""
 CREATE FUNCTION consultation_comment_check() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -99,7 +154,10 @@ CREATE TRIGGER consultation_comments_check BEFORE INSERT OR UPDATE OF geom, cons
     ON consultation_comments FOR EACH ROW EXECUTE FUNCTION consultation_comment_check();
 """)
 
-    op.execute(feature_table_sql("ngo_locations", f"""
+    op.execute(
+        feature_table_sql(
+            "ngo_locations",
+            f"""
         name text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 300),
         krs text CHECK (krs ~ '^[0-9]{{10}}$'),
         address text,
@@ -108,23 +166,41 @@ CREATE TRIGGER consultation_comments_check BEFORE INSERT OR UPDATE OF geom, cons
         website text,
         demo boolean NOT NULL DEFAULT false,
         service_area geometry(MultiPolygon, 4326) CHECK (service_area IS NULL OR ST_IsValid(service_area))
-    """, ("Point",), geometry_required=True))
+    """,
+            ("Point",),
+            geometry_required=True,
+        )
+    )
 
-    op.execute(feature_table_sql("revitalisation_areas", """
+    op.execute(
+        feature_table_sql(
+            "revitalisation_areas",
+            """
         name text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 300),
         code text,
         programme text,
         period text,
         demo boolean NOT NULL DEFAULT false
-    """, ("Polygon", "MultiPolygon"), geometry_required=True))
+    """,
+            ("Polygon", "MultiPolygon"),
+            geometry_required=True,
+        )
+    )
 
-    op.execute(feature_table_sql("civic_venues", f"""
+    op.execute(
+        feature_table_sql(
+            "civic_venues",
+            f"""
         name text NOT NULL,
         type text NOT NULL CHECK (type IN ({_in(VENUE_TYPES)})),
         address text,
         accessibility text[] NOT NULL DEFAULT '{{}}',
         source text
-    """, ("Point",), geometry_required=True))
+    """,
+            ("Point",),
+            geometry_required=True,
+        )
+    )
 
     # Past editions: the money each unit had (META budget) and the ballots, without personal data.
     op.execute("""
@@ -157,7 +233,13 @@ CREATE INDEX ballots_unit ON ballots (edition, scope, district);
 
 def downgrade() -> None:
     op.execute("DROP TABLE IF EXISTS ballots, budget_pools CASCADE")
-    for t in ("civic_venues", "revitalisation_areas", "ngo_locations", "consultation_comments",
-              "consultations", "budget_proposals"):
+    for t in (
+        "civic_venues",
+        "revitalisation_areas",
+        "ngo_locations",
+        "consultation_comments",
+        "consultations",
+        "budget_proposals",
+    ):
         op.execute(drop_feature_table_sql(t))
     op.execute("DROP FUNCTION IF EXISTS consultation_comment_check() CASCADE")

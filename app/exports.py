@@ -1,0 +1,396 @@
+"""GIS exports of every public layer (and the districts): ``/exports/<layer>.<fmt>``.
+
+The data are selected in SQL (public rows and public fields only, geometry transformed by
+PostGIS) and written by geo.export (pyogrio/GDAL). The same code serves the CLI
+(``civicmap export``). Every export is recorded in ``sync_log``.
+
+This module also defines what the OGC API and the exports publish — the *collections*:
+every layer of the registry that the public may read, plus ``districts`` with MSIP's own
+field names (ID_DZIELNI, NR_DZIELNI, NAZWA, NAZWA_PELN).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from flask import Blueprint, Response, current_app, request, url_for
+from sqlalchemy import Connection, Engine, text
+
+from app import engine
+from app.errors import ApiError
+from geo import export as gx
+from geo.schema import ident
+from layers import registry
+from layers.base import Field, Layer, OgcMeta, Style
+from layers.query import FeatureQuery, where_clause
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# --- collections -------------------------------------------------------------------------
+
+MSIP_ATTRIBUTION = (
+    "Źródło: Gmina Miejska Kraków, Miejski System Informacji Przestrzennej (MSIP), "
+    "https://msip.krakow.pl"
+)
+
+
+def _t(pl: str, en: str, uk: str) -> dict[str, str]:
+    return {"pl": pl, "en": en, "uk": uk}
+
+
+DISTRICTS = Layer(
+    name="districts",
+    table="districts",
+    titles=_t("Dzielnice", "Districts", "Райони"),
+    descriptions=_t(
+        "Granice dzielnic (jednostek pomocniczych gminy) z MSIP, z polami MSIP.",
+        "District boundaries (the city's auxiliary units) from MSIP, with MSIP's field names.",
+        "Межі районів (допоміжних одиниць міста) з MSIP, з полями MSIP.",
+    ),
+    geometry_types=("MultiPolygon",),
+    fields=(
+        Field(
+            "id_dzielni",
+            "int",
+            _t("Numer dzielnicy", "District number", "Номер району"),
+            msip_name="ID_DZIELNI",
+            filter=True,
+        ),
+        Field(
+            "nr_dzielni",
+            "text",
+            _t("Numer rzymski", "Roman numeral", "Римський номер"),
+            msip_name="NR_DZIELNI",
+            filter=True,
+        ),
+        Field("nazwa", "text", _t("Nazwa", "Name", "Назва"), msip_name="NAZWA", filter=True),
+        Field(
+            "nazwa_peln",
+            "text",
+            _t("Pełna nazwa", "Full name", "Повна назва"),
+            msip_name="NAZWA_PELN",
+        ),
+    ),
+    style=Style(color="#444444", fill_opacity=0.0),
+    popup_fields=("nazwa_peln",),
+    list_fields=("nazwa",),
+    title_field="nazwa",
+    reference=True,
+    ogc=OgcMeta(
+        keywords=("dzielnice", "districts", "MSIP", "granice administracyjne"),
+        license="Brak otwartej licencji; warunki MSIP wymagają podania źródła (data/SOURCES.md)",
+        attribution=MSIP_ATTRIBUTION,
+    ),
+    order_by="t.id",
+)
+
+# Districts as rows of the feature-table shape (id, geom, districts, updated_at + fields),
+# so the same WHERE builder (bbox, datetime, filters) serves them.
+_DISTRICTS_SQL = """(
+    SELECT d.number::bigint AS id, d.geom, ARRAY[d.number]::smallint[] AS districts,
+           coalesce((SELECT r.loaded_at FROM reference_loads r WHERE r.name = 'districts'),
+                    'epoch'::timestamptz) AS updated_at,
+           d.number::integer AS id_dzielni, to_char(d.number, 'FMRN') AS nr_dzielni,
+           d.name AS nazwa, d.full_name AS nazwa_peln
+    FROM districts d) t"""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A layer as the OGC API and the exports publish it."""
+
+    layer: Layer
+    source_sql: str  # a FROM item aliased ``t`` with the feature-table columns
+    msip_properties: bool = False  # OGC property keys are the MSIP names
+    district_columns: bool = True  # exports add NR_DZIELNI / DZIELNICA
+    updated_column: bool = True  # exports add DATA_AKTUA (updated_at)
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    def property_key(self, f: Field) -> str:
+        return (f.msip_name or f.name) if self.msip_properties else f.name
+
+    def columns(self) -> list[tuple[str, gx.Column]]:
+        """(SQL expression over ``t``, export column) for every exported attribute."""
+        out: list[tuple[str, gx.Column]] = []
+        if not self.msip_properties:
+            out.append(("t.id", gx.Column("id", "int", "Identyfikator")))
+        for f in self.layer.public_fields:
+            col = f"t.{ident(f.name)}"
+            typ: gx.ColumnType
+            if f.type in ("int[]", "text[]"):
+                expr, typ = f"array_to_string({col}, ',')", "text"
+            elif f.type in ("money", "float"):
+                expr, typ = f"{col}::float8", "float"
+            elif f.type in ("int", "bool", "date", "datetime"):
+                expr, typ = col, f.type  # type: ignore[assignment]
+            else:
+                expr, typ = f"{col}::text", "text"
+            out.append((expr, gx.Column(f.msip_name or f.name, typ, f.title("pl"), f.msip_name)))
+        if self.district_columns:
+            out.append(
+                (
+                    "array_to_string(ARRAY(SELECT to_char(n, 'FMRN') FROM unnest(t.districts) n), ',')",
+                    gx.Column("NR_DZIELNI", "text", "Dzielnice (numery rzymskie)", "NR_DZIELNI"),
+                )
+            )
+            out.append(
+                (
+                    "(SELECT string_agg(d.name, '; ' ORDER BY d.number) FROM districts d "
+                    "WHERE d.number = ANY(t.districts))",
+                    gx.Column("DZIELNICA", "text", "Dzielnice (nazwy)", "DZIELNICA"),
+                )
+            )
+        if self.updated_column:
+            out.append(
+                ("t.updated_at", gx.Column("DATA_AKTUA", "datetime", "Data aktualizacji", "DATA_AKTUA"))
+            )
+        names = [c.name for _, c in out]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes or not all(_COLUMN_NAME.match(n) for n in names):
+            raise ValueError(f"{self.name}: export column names clash or are unsafe: {names}")
+        return out
+
+
+def collections() -> list[Collection]:
+    """Districts first, then every public layer of the registry (registry order)."""
+    out = [
+        Collection(
+            DISTRICTS,
+            _DISTRICTS_SQL,
+            msip_properties=True,
+            district_columns=False,
+            updated_column=False,
+        )
+    ]
+    for layer in registry.all_layers():
+        if layer.is_public and layer.name != DISTRICTS.name:
+            out.append(Collection(layer, f"{ident(layer.table)} t"))
+    return out
+
+
+def get_collection(name: str) -> Collection | None:
+    return next((c for c in collections() if c.name == name), None)
+
+
+def meta_for(conn: Connection, coll: Collection, srid: int, **extra: Any) -> gx.ExportMeta:
+    layer = coll.layer
+    if coll is not None and coll.layer is DISTRICTS:
+        source = conn.execute(
+            text("SELECT source FROM reference_loads WHERE name = 'districts'")
+        ).scalar_one_or_none()
+        source = source or "districts"
+    else:
+        source = f"Civic Map {layer.title('pl')} ({layer.name})"
+    return gx.ExportMeta(
+        layer=layer.name,
+        title=layer.title("pl"),
+        source=source,
+        licence=layer.ogc.license,
+        attribution=layer.ogc.attribution,
+        crs=srid,
+        **extra,
+    )
+
+
+# --- the export itself --------------------------------------------------------------------
+
+
+def export_frame(
+    conn: Connection, coll: Collection, srid: int, district: int | None = None
+) -> tuple[gpd.GeoDataFrame, list[gx.Column]]:
+    """Public rows of a collection, geometry in ``srid`` (easting first), in id order."""
+    cols = coll.columns()
+    params: dict[str, Any] = {}
+    where = where_clause(coll.layer, FeatureQuery(district=district), params)
+    geom = "t.geom" if srid == 4326 else f"ST_Transform(t.geom, {int(srid)})"
+    select = ", ".join(f'{expr} AS "{c.name}"' for expr, c in cols)
+    sql = f"""SELECT ST_AsBinary({geom}) AS "__wkb", {select}
+              FROM {coll.source_sql} WHERE {where} ORDER BY t.id"""
+    rows = conn.execute(text(sql), params).mappings().all()
+    data = {c.name: [r[c.name] for r in rows] for _, c in cols}
+    geoms = shapely.from_wkb([bytes(r["__wkb"]) if r["__wkb"] is not None else None for r in rows])
+    gdf = gpd.GeoDataFrame(data, geometry=list(geoms), crs=srid)
+    return gdf, [c for _, c in cols]
+
+
+def export_basename(coll: Collection, srid: int, district: int | None) -> str:
+    suffix = f"-dzielnica-{district}" if district else ""
+    return f"{coll.name}{suffix}-epsg{srid}"
+
+
+def export_collection(
+    eng: Engine,
+    coll: Collection,
+    fmt: str,
+    crs: int = 4326,
+    district: int | None = None,
+    out_dir: Path | None = None,
+    client: str = "cli",
+    url: str = "",
+) -> tuple[Path, int]:
+    """Write one export file; record it in the sync log. Returns (path, feature count)."""
+    f = gx.get_format(fmt)
+    srid = gx.check_crs(f, crs)
+    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="civicmap-export-"))
+    with eng.connect() as conn:
+        gdf, cols = export_frame(conn, coll, srid, district)
+        meta = meta_for(
+            conn, coll, srid, url=url, filters={"district": district} if district else {}
+        )
+    path = gx.write_export(
+        gdf,
+        cols,
+        f,
+        meta,
+        out_dir,
+        export_basename(coll, srid, district),
+        geometry_types=coll.layer.geometry_types,
+    )
+    with eng.begin() as conn:
+        gx.record_sync(
+            conn,
+            layer=coll.name,
+            op="export",
+            format=f.key,
+            crs=gx.crs_label(srid),
+            features=len(gdf),
+            params={"district": district} if district else {},
+            client=client,
+        )
+    return path, len(gdf)
+
+
+def district_count(conn: Connection) -> int:
+    return conn.execute(text("SELECT count(*) FROM districts")).scalar_one()
+
+
+# --- HTTP --------------------------------------------------------------------------------
+
+
+def client_label() -> str:
+    ua = (request.user_agent.string or "")[:200]
+    return f"{request.remote_addr or ''} {ua}".strip()
+
+
+@bp.get("/")
+def index():
+    out = []
+    for c in collections():
+        out.append(
+            {
+                "layer": c.name,
+                "title": c.layer.title("pl"),
+                "formats": {
+                    k: url_for("exports.download", filename=f"{c.name}.{k}", _external=True)
+                    for k in gx.FORMATS
+                },
+            }
+        )
+    return {
+        "exports": out,
+        "crs": [gx.crs_label(s) for s in (4326, 2180, 2178, 3857)],
+        "parameters": {"crs": "EPSG:2178 …", "district": "1–18"},
+    }
+
+
+@bp.get("/<filename>")
+def download(filename: str):
+    name, _, fmt = filename.partition(".")
+    coll = get_collection(name)
+    if coll is None:
+        raise ApiError(404, "not_found", f"no public layer named {name!r}", "layer")
+    if not fmt:
+        raise ApiError(404, "not_found", f"name a format: {name}.gpkg, .shp, .geojson, .csv or .kml", "format")
+    try:
+        f = gx.get_format(fmt)
+        crs_raw = request.args.get("crs")
+        srid = gx.parse_crs(crs_raw) if crs_raw else (f.fixed_crs or 4326)
+        srid = gx.check_crs(f, srid)
+    except gx.ExportError as exc:
+        raise ApiError(400, "invalid_parameter", str(exc), exc.parameter) from None
+    district = _district_arg()
+    tmp = Path(tempfile.mkdtemp(prefix="civicmap-export-"))
+    try:
+        path, _n = export_collection(
+            engine(),
+            coll,
+            f.key,
+            srid,
+            district,
+            out_dir=tmp,
+            client=client_label(),
+            url=request.url,
+        )
+        body = path.read_bytes()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    resp = Response(body, mimetype=f.media_type.split(";")[0])
+    if ";" in f.media_type:
+        resp.headers["Content-Type"] = f.media_type
+    resp.headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _district_arg() -> int | None:
+    raw = request.args.get("district")
+    if raw in (None, ""):
+        return None
+    with engine().connect() as conn:
+        n = district_count(conn)
+    if not raw.isdigit() or not 1 <= int(raw) <= n:
+        raise ApiError(
+            400, "invalid_parameter", f"parameter 'district' must be a number 1–{n}", "district"
+        )
+    return int(raw)
+
+
+def admin_allowed() -> bool:
+    """Admins only: a hook other code may install, else the ADMIN_TOKEN header check.
+
+    ``app.extensions["is_admin"]`` (a callable returning bool) is where the accounts work
+    plugs in. Until then the sync log answers only to ``X-Admin-Token: <ADMIN_TOKEN>`` (or
+    ``Authorization: Bearer <ADMIN_TOKEN>``); with no ADMIN_TOKEN configured it is closed.
+    """
+    import hmac
+
+    hook = current_app.extensions.get("is_admin")
+    if hook is not None and hook():
+        return True
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        return False
+    given = request.headers.get("X-Admin-Token") or ""
+    auth = request.headers.get("Authorization") or ""
+    if auth.startswith("Bearer "):
+        given = given or auth[7:]
+    return hmac.compare_digest(given.encode(), str(token).encode())
+
+
+admin_bp = Blueprint("sync_log", __name__)
+
+
+@admin_bp.get("/admin/sync-log")
+def sync_log():
+    if not admin_allowed():
+        raise ApiError(403, "forbidden", "the sync log is for administrators", None)
+    limit = request.args.get("limit", "200")
+    if not limit.isdigit() or not 1 <= int(limit) <= 5000:
+        raise ApiError(400, "invalid_parameter", "parameter 'limit' must be 1–5000", "limit")
+    layer = request.args.get("layer") or None
+    op = request.args.get("op") or None
+    with engine().connect() as conn:
+        rows = gx.read_sync_log(conn, limit=int(limit), layer=layer, op=op)
+    return {"entries": rows, "count": len(rows)}

@@ -1,0 +1,417 @@
+"""CSRF protection, database-backed rate limits and strict request parsing.
+
+Use from views and templates:
+
+- ``csrf_token()`` (also a Jinja global): put it in every form as
+  ``<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">``; scripts read
+  ``<meta name="csrf-token">`` and send it as the ``X-CSRFToken`` header.
+- Every POST/PUT/PATCH/DELETE is checked before the view runs (``init_app`` installs the
+  check); ``@csrf_protect`` says so explicitly on a view, ``@csrf_exempt`` opts out (only for
+  endpoints that authenticate otherwise). A failed check is a 400 with code ``csrf``.
+- ``@rate_limit("login", limit=5, per=60)``: counted per client IP + signed-in user, in the
+  database (gunicorn runs several workers), on unsafe methods only by default; over the
+  limit a 429 with a clear message and ``Retry-After``.
+- ``json_body()``: the request body as a JSON object, or 415 naming the content type that
+  came, or 400 for malformed JSON (NaN/Infinity and absurd nesting are refused too).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hmac
+import json
+import logging
+import math
+import random
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRFToken"
+_SESSION_KEY = "_csrf"
+_TOKEN_BYTES = 32
+
+
+# --- errors with a machine-readable code and a field -------------------------------------
+
+
+class SecurityError(HTTPException):
+    """An HTTP error that carries our own code and the field it concerns."""
+
+    error_code = "error"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str | None = None, headers=None
+    ):
+        super().__init__(description=message)
+        self.field = field
+        if code:
+            self.error_code = code
+        self._headers = headers or {}
+
+    def get_headers(self, environ=None, scope=None):
+        return [("Content-Type", "text/html; charset=utf-8"), *self._headers.items()]
+
+
+class CsrfError(SecurityError):
+    code = 400
+    error_code = "csrf"
+
+
+class RateLimited(SecurityError):
+    code = 429
+    error_code = "rate_limited"
+
+
+class PayloadTooLarge(SecurityError):
+    code = 413
+    error_code = "too_large"
+
+
+class UnsupportedType(SecurityError):
+    code = 415
+    error_code = "unsupported_media_type"
+
+
+class BadJson(SecurityError):
+    code = 400
+    error_code = "bad_json"
+
+
+def _wants_json() -> bool:
+    from app.errors import wants_json
+
+    return wants_json() or request.is_json
+
+
+def error_response(exc: HTTPException, code: str, field: str | None = None):
+    """JSON for the API and scripts, an HTML page for people; status and headers kept."""
+    headers = {}
+    if isinstance(exc, SecurityError):
+        headers = dict(exc._headers)
+    if _wants_json():
+        err: dict[str, Any] = {"code": code, "message": exc.description}
+        if field:
+            err["field"] = field
+        resp = jsonify({"error": err})
+    else:
+        resp = current_app.make_response(render_template("error.html", error=exc))
+    resp.status_code = exc.code or 400
+    resp.headers.update(headers)
+    return resp
+
+
+# --- CSRF -----------------------------------------------------------------------------------
+
+
+def _session_secret() -> bytes:
+    raw = session.get(_SESSION_KEY)
+    if not raw:
+        raw = secrets.token_urlsafe(_TOKEN_BYTES)
+        session[_SESSION_KEY] = raw
+    return raw.encode()
+
+
+def csrf_token() -> str:
+    """This session's CSRF token, masked afresh on every call (no BREACH-style leak)."""
+    secret = base64.urlsafe_b64decode(_padded(_session_secret()))
+    pad = secrets.token_bytes(len(secret))
+    masked = bytes(a ^ b for a, b in zip(pad, secret, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).decode().rstrip("=")
+
+
+def _padded(b: bytes) -> bytes:
+    return b + b"=" * (-len(b) % 4)
+
+
+def _unmask(token: str) -> bytes | None:
+    try:
+        raw = base64.urlsafe_b64decode(_padded(token.encode("ascii")))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    half = len(raw) // 2
+    if half == 0 or len(raw) != 2 * half:
+        return None
+    return bytes(a ^ b for a, b in zip(raw[:half], raw[half:], strict=True))
+
+
+def rotate_csrf() -> None:
+    """A new CSRF secret (on login and logout: a token seen before does not carry over)."""
+    session.pop(_SESSION_KEY, None)
+
+
+def _submitted_token() -> str | None:
+    token = request.headers.get(CSRF_HEADER)
+    if token:
+        return token
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.form.get(CSRF_FIELD)
+    return None
+
+
+def _origin_ok() -> bool:
+    """If the browser says where the request came from, it must be this site."""
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return origin != "null"
+    allowed = {request.host_url.rstrip("/")}
+    base = current_app.config.get("BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin.rstrip("/") in allowed
+
+
+def check_csrf() -> None:
+    """Raise CsrfError unless this unsafe request carries this session's token."""
+    if g.get("_csrf_ok"):
+        return
+    if not _origin_ok():
+        raise CsrfError(
+            gettext("Żądanie przyszło z innej witryny (nagłówek Origin) i zostało odrzucone."),
+            field="Origin",
+        )
+    token = _submitted_token()
+    expected = session.get(_SESSION_KEY)
+    if not token:
+        raise CsrfError(
+            gettext(
+                "Brak tokenu CSRF (pole csrf_token lub nagłówek X-CSRFToken). "
+                "Odśwież stronę i spróbuj ponownie."
+            ),
+            field=CSRF_FIELD,
+        )
+    got = _unmask(token)
+    if not expected or got is None or not hmac.compare_digest(
+        got, base64.urlsafe_b64decode(_padded(expected.encode()))
+    ):
+        raise CsrfError(
+            gettext(
+                "Token CSRF jest nieprawidłowy lub sesja wygasła. Odśwież stronę i spróbuj ponownie."
+            ),
+            field=CSRF_FIELD,
+        )
+    g._csrf_ok = True
+
+
+def csrf_exempt(view: Callable) -> Callable:
+    """Opt a view out of the CSRF check (it must authenticate some other way)."""
+    view._csrf_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def csrf_protect(view: Callable) -> Callable:
+    """Check the CSRF token before the view (the app-wide hook already does; explicit is fine)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if request.method in UNSAFE_METHODS:
+            check_csrf()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def client_ip() -> str:
+    """The client's address (behind a proxy, set CIVICMAP_PROXY_FIX=1 so ProxyFix fills it)."""
+    return request.remote_addr or "unknown"
+
+
+def _client_key() -> str:
+    from app.auth import current_user
+
+    user = current_user()
+    return f"{client_ip()}|{user.id if user else '-'}"
+
+
+def hit(bucket: str, key: str, limit: int, per: int) -> int | None:
+    """Count one request; return None if allowed, else the seconds to wait.
+
+    A sliding window approximated by two fixed windows: the previous window's count
+    weighted by how much of it still overlaps. The counter is an upsert, so parallel
+    requests in several workers are each counted exactly once.
+    """
+    now = time.time()
+    window = int(now // per)
+    elapsed = (now % per) / per
+    from app import engine
+
+    with engine().begin() as conn:
+        row = conn.execute(
+            text(
+                """
+WITH up AS (
+    INSERT INTO rate_limits AS r (bucket, key, window_start, count, expires_at)
+    VALUES (:b, :k, :w, 1, now() + make_interval(secs => :keep))
+    ON CONFLICT (bucket, key, window_start) DO UPDATE SET count = r.count + 1
+    RETURNING count)
+SELECT (SELECT count FROM up),
+       coalesce((SELECT count FROM rate_limits
+                 WHERE bucket = :b AND key = :k AND window_start = :w - 1), 0)
+"""
+            ),
+            {"b": bucket, "k": key[:200], "w": window, "keep": 2 * per},
+        ).one()
+        if random.random() < 0.01:  # housekeeping now and then, not on every request
+            conn.execute(text("DELETE FROM rate_limits WHERE expires_at < now()"))
+    current, previous = row
+    estimate = previous * (1 - elapsed) + current
+    if estimate <= limit:
+        return None
+    # wait until the estimate falls back to the limit (at most the rest of this window + one)
+    return max(1, math.ceil((1 - elapsed) * per))
+
+
+def rate_limited_error(retry_after: int) -> RateLimited:
+    return RateLimited(
+        gettext(
+            "Za dużo prób w krótkim czasie. Spróbuj ponownie za %(seconds)d s.",
+            seconds=retry_after,
+        ),
+        field=None,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def check_rate(bucket: str, limit: int, per: int, key: str | None = None) -> None:
+    """Count one request against ``bucket`` and raise 429 when over ``limit`` per ``per`` s."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    retry = hit(bucket, key if key is not None else _client_key(), limit, per)
+    if retry is not None:
+        log.info("rate limit %s hit by %s", bucket, client_ip())
+        raise rate_limited_error(retry)
+
+
+def rate_limit(
+    bucket: str,
+    limit: int,
+    per: int,
+    methods: frozenset[str] | tuple[str, ...] = UNSAFE_METHODS,
+    key: Callable[[], str] | None = None,
+) -> Callable:
+    """Decorator: at most ``limit`` requests per ``per`` seconds per client IP + user."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if request.method in methods:
+                check_rate(bucket, limit, per, key() if key else None)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# --- strict JSON ------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, but NaN/Infinity and nesting deep enough to blow the stack are refused."""
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_constant", _reject_constant)
+        try:
+            return json.loads(s, **kwargs)
+        except RecursionError as exc:
+            raise ValueError("JSON nested too deeply") from exc
+
+
+def json_body(field: str = "body") -> dict:
+    """The request's JSON object; 415 for another content type, 400 for broken JSON."""
+    if not request.is_json:
+        raise UnsupportedType(
+            gettext(
+                "Nieobsługiwany typ treści %(type)s: wyślij application/json.",
+                type=request.mimetype or gettext("(brak)"),
+            ),
+            field="Content-Type",
+        )
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadJson(
+            gettext("Treść żądania nie jest poprawnym obiektem JSON."),
+            field=field,
+        )
+    return data
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    import os
+
+    app.json = StrictJSONProvider(app)
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    if "CIVICMAP_SESSION_COOKIE_SECURE" not in os.environ:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    @app.before_request
+    def _guard_request() -> None:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and request.content_length and request.content_length > limit:
+            raise PayloadTooLarge(_too_large_message(limit), field="body")
+        if request.method in UNSAFE_METHODS:
+            view = app.view_functions.get(request.endpoint or "")
+            if view is not None and getattr(view, "_csrf_exempt", False):
+                return
+            check_csrf()
+
+    @app.errorhandler(SecurityError)
+    def _security_error(exc: SecurityError):
+        return error_response(exc, exc.error_code, exc.field)
+
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return error_response(
+            PayloadTooLarge(_too_large_message(limit), field="body"), "too_large", "body"
+        )
+
+    @app.errorhandler(415)
+    def _unsupported(exc: HTTPException):
+        err = UnsupportedType(
+            gettext(
+                "Nieobsługiwany typ treści %(type)s: wyślij application/json.",
+                type=request.mimetype or gettext("(brak)"),
+            ),
+            field="Content-Type",
+        )
+        return error_response(err, "unsupported_media_type", "Content-Type")
+
+
+def _too_large_message(limit: int) -> str:
+    return gettext(
+        "Treść żądania jest za duża (limit %(mb)s MB).",
+        mb=f"{limit / 1024 / 1024:.0f}",
+    )
