@@ -91,6 +91,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    from app import api_layers, layer_pages
+
+    app.register_blueprint(api_layers.bp)
+    app.register_blueprint(layer_pages.bp)
 
     @app.before_request
     def _nonce() -> None:

@@ -1,10 +1,11 @@
-"""Pages for people: the city map, district pages."""
+"""Pages for people: the city map, district pages (their layers and lists: app/layer_pages.py)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, render_template, url_for
 
 from app import engine
+from app.layer_pages import district_counts, overview, past_budget
 from app.maps import build_map
 from geo import districts as gd
 
@@ -37,17 +38,26 @@ def index():
     with engine().connect() as conn:
         districts = gd.list_districts(conn)
         bounds = gd.city_bounds(conn)
-    fmap = page_map([district_layer_spec()], bounds)
-    return render_template("index.html", districts=districts, fmap=fmap)
+        view = overview(conn, district=None, endpoint="pages.index", values={})
+    fmap = page_map([district_layer_spec(), *view["specs"]], bounds)
+    return render_template("layers/city.html", districts=districts, fmap=fmap, **view)
 
 
 @bp.get("/districts/<int:number>")
 def district(number: int):
     with engine().connect() as conn:
         d = gd.get_district(conn, number)
-    if d is None:
-        abort(404, description=f"Nie ma dzielnicy nr {number}.")
+        if d is None:
+            abort(404, description=f"Nie ma dzielnicy nr {number}.")
+        view = overview(
+            conn, district=number, endpoint="pages.district", values={"number": number}
+        )
+        counts = district_counts(conn, number)
+        past = past_budget(conn, number)
     fmap = page_map(
-        [district_layer_spec(selected=number)], (d["west"], d["south"], d["east"], d["north"])
+        [district_layer_spec(selected=number), *view["specs"]],
+        (d["west"], d["south"], d["east"], d["north"]),
     )
-    return render_template("district.html", d=d, fmap=fmap)
+    return render_template(
+        "layers/district.html", d=d, fmap=fmap, counts=counts, past=past, **view
+    )

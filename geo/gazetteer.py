@@ -78,25 +78,28 @@ def check_query(q: str | None, limit: int | None = None) -> GeocodeQuery:
     return GeocodeQuery(q=q, limit=limit)
 
 
-_SEARCH_SQL = """
+_ORDER = """(g.search = q.k) DESC,
+             (left(g.search, length(q.k)) = q.k) DESC,
+             greatest(similarity(g.search, q.k), word_similarity(q.k, g.search)) DESC,
+             array_position(CAST(:kind_order AS text[]), g.kind),
+             length(g.name), g.id"""
+
+_SEARCH_SQL = f"""
 WITH q AS (
     SELECT regexp_replace(civic_search_key(:q), '^(ul|ulica) ', '') AS k
 ), hits AS (
-    SELECT g.*, q.k,
-           greatest(similarity(g.search, q.k), word_similarity(q.k, g.search)) AS score
+    SELECT g.id, g.name, g.kind, g.street, g.house_number, g.postcode, g.district, g.geom,
+           greatest(similarity(g.search, q.k), word_similarity(q.k, g.search)) AS score,
+           row_number() OVER (ORDER BY {_ORDER}) AS rn
     FROM gazetteer g, q
     WHERE (g.search % q.k OR q.k <% g.search)
       AND (cardinality(CAST(:kinds AS text[])) = 0 OR g.kind = ANY(CAST(:kinds AS text[])))
-    ORDER BY (g.search = q.k) DESC,
-             (left(g.search, length(q.k)) = q.k) DESC,
-             score DESC,
-             array_position(CAST(:kind_order AS text[]), g.kind),
-             length(g.name), g.id
+    ORDER BY rn
     LIMIT :limit
 )
 SELECT json_build_object(
     'type', 'FeatureCollection',
-    'query', :q,
+    'query', CAST(:q AS text),
     'features', coalesce(json_agg(json_build_object(
         'type', 'Feature',
         'id', h.id,
@@ -112,7 +115,7 @@ SELECT json_build_object(
             'district_full_name', d.full_name,
             'score', round(h.score::numeric, 3))
     ) ORDER BY h.rn), '[]'::json))::text
-FROM (SELECT hits.*, row_number() OVER () AS rn FROM hits) h
+FROM hits h
 LEFT JOIN districts d ON d.number = h.district
 """
 

@@ -27,8 +27,16 @@ def _districts(conn: Connection, city: City) -> tuple[int, str]:
     return len(report.loaded), report.source
 
 
+def _gazetteer(conn: Connection, city: City) -> tuple[int, str]:
+    from importers.gazetteer import load_gazetteer
+
+    report = load_gazetteer(conn, city)
+    return report.rows, "OpenStreetMap neighbourhoods + civic places (ODbL), districts"
+
+
 STEPS: list[Step] = [
     Step("districts", _districts, cities=("krakow", "warszawa")),
+    Step("gazetteer", _gazetteer),
 ]
 
 

@@ -289,9 +289,7 @@ def hotspots(
             cls = HOT if stats.p_hot[n] <= stats.p_cold[n] else COLD
         else:
             cls = NOT_SIGNIFICANT
-        out.append(
-            HotspotCell(**base, value=float(values[n]), z=float(stats.z[n]), p=p, cls=cls)
-        )
+        out.append(HotspotCell(**base, value=float(values[n]), z=float(stats.z[n]), p=p, cls=cls))
     return HotspotResult(
         cells=out,
         size=float(size),

@@ -85,16 +85,20 @@ class Source:
         columns: Mapping[str, str | None] | None = None,
         prefix: str = "s",
         require_geom: bool = True,
+        expressions: Mapping[str, str] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """``SELECT t.id AS id, t.geom AS geom[, t.<col> AS <alias>...] FROM ... WHERE ...``.
 
         ``columns`` maps an output alias to a column of the source; ``None`` gives NULL.
         Features without geometry are left out unless ``require_geom`` is false (a "whole
-        district" proposal still counts in its district's demand).
+        district" proposal still counts in its district's demand). ``expressions`` maps an
+        alias to trusted SQL over ``t`` (our own code only).
         """
         cols = [f"t.{ident(self.id)} AS id", f"t.{ident(self.geom)} AS geom"]
         for alias, column in (columns or {}).items():
             cols.append(f"{'NULL' if column is None else 't.' + ident(column)} AS {ident(alias)}")
+        for alias, expression in (expressions or {}).items():
+            cols.append(f"{expression} AS {ident(alias)}")
         where, params = self.where_sql(prefix)
         located = f"t.{ident(self.geom)} IS NOT NULL AND " if require_geom else ""
         sql = f"SELECT {', '.join(cols)} FROM {self.from_sql} WHERE {located}{where}"

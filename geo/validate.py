@@ -1,0 +1,238 @@
+"""Strict validation of geometry that residents draw (GeoJSON from the browser).
+
+Framework-free. ``parse_geometry`` accepts a GeoJSON geometry (or a Feature wrapping one),
+as text or already decoded, and either returns a shapely geometry or raises
+``GeometryError`` with a machine-readable ``code`` and a message for the form field.
+
+What the stack would otherwise accept silently (see PITFALLS.md) is refused here:
+NaN/Infinity/1e999 and strings or booleans as coordinates, unclosed rings (shapely would
+close them), self-intersecting polygons, degenerate shapes (a zero-area polygon, a
+zero-length line), too many vertices, and coordinates outside lon/lat ranges.
+"Inside the city" needs the database: ``districts_for`` asks it, and the table trigger
+(SQLSTATE CV001) has the last word on every write.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+from sqlalchemy import Connection, text
+
+MAX_VERTICES = 5000
+MAX_TEXT = 1_000_000  # characters of GeoJSON text; 5000 vertices need ~200 kB
+# Below this a drawn shape is a slip of the mouse, not a place (EPSG:2180 metres).
+MIN_LENGTH_M = 0.5
+MIN_AREA_M2 = 1.0
+DEFAULT_TYPES = ("Point", "LineString", "Polygon")
+FIELD = "geometry"
+
+
+class GeometryError(ValueError):
+    """Bad geometry: ``code`` for machines, ``message`` (Polish) for people."""
+
+    def __init__(self, code: str, message: str, field: str = FIELD):
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+@dataclass(frozen=True)
+class _Counter:
+    limit: int
+    n: list[int]
+
+    def add(self, k: int) -> None:
+        self.n[0] += k
+        if self.n[0] > self.limit:
+            raise GeometryError(
+                "too_many_vertices",
+                f"Geometria ma więcej niż {self.limit} wierzchołków — uprość kształt.",
+            )
+
+
+def _reject_constant(name: str) -> float:
+    raise GeometryError("not_finite", f"Współrzędne muszą być liczbami skończonymi (jest {name}).")
+
+
+def loads(raw: str | bytes) -> Any:
+    """json.loads that refuses NaN/Infinity and survives absurd nesting with a GeometryError."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GeometryError("invalid_json", "Geometria nie jest poprawnym tekstem UTF-8.") from None
+    if len(raw) > MAX_TEXT:
+        raise GeometryError("too_large", "Geometria jest za duża — uprość kształt.")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise GeometryError("invalid_json", "Geometria jest zbyt głęboko zagnieżdżona.") from None
+    except ValueError as exc:
+        if isinstance(exc, GeometryError):
+            raise
+        raise GeometryError("invalid_json", f"Geometria nie jest poprawnym GeoJSON-em ({exc.args[0]}).") from None
+
+
+def _position(value: Any, counter: _Counter) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) not in (2, 3):
+        raise GeometryError("invalid_position", "Każdy punkt musi mieć dwie współrzędne [długość, szerokość].")
+    for c in value:
+        if isinstance(c, bool) or not isinstance(c, int | float):
+            raise GeometryError("invalid_coordinate", f"Współrzędna {c!r} nie jest liczbą.")
+        if not math.isfinite(c):
+            raise GeometryError("not_finite", "Współrzędne muszą być liczbami skończonymi (bez NaN i nieskończoności).")
+    lon, lat = float(value[0]), float(value[1])
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise GeometryError(
+            "out_of_range", "Współrzędne poza zakresem długości/szerokości geograficznej (EPSG:4326)."
+        )
+    counter.add(1)
+    return lon, lat
+
+
+def _positions(value: Any, counter: _Counter, what: str) -> list[tuple[float, float]]:
+    if not isinstance(value, list):
+        raise GeometryError("invalid_coordinates", f"{what}: oczekiwano listy punktów.")
+    pts = [_position(p, counter) for p in value]
+    # Consecutive duplicates (a double click when finishing a shape) are not an error.
+    return [p for i, p in enumerate(pts) if i == 0 or p != pts[i - 1]]
+
+
+def _line(value: Any, counter: _Counter) -> LineString:
+    pts = _positions(value, counter, "Linia")
+    if len(pts) < 2:
+        raise GeometryError("degenerate", "Linia musi mieć co najmniej dwa różne punkty.")
+    line = LineString(pts)
+    if not line.is_simple:
+        raise GeometryError("self_intersection", "Linia przecina samą siebie.")
+    return line
+
+
+def _ring(value: Any, counter: _Counter, outer: bool) -> list[tuple[float, float]]:
+    if not isinstance(value, list) or len(value) < 4:
+        raise GeometryError("degenerate", "Wielokąt musi mieć co najmniej trzy różne wierzchołki.")
+    if value[0] != value[-1]:
+        raise GeometryError("unclosed_ring", "Pierścień wielokąta nie jest zamknięty (pierwszy punkt ≠ ostatni).")
+    pts = _positions(value, counter, "Wielokąt")
+    if len(pts) < 4 or len(set(pts)) < 3:
+        raise GeometryError("degenerate", "Wielokąt musi mieć co najmniej trzy różne wierzchołki.")
+    return pts
+
+
+def _polygon(value: Any, counter: _Counter) -> Polygon:
+    if not isinstance(value, list) or not value:
+        raise GeometryError("invalid_coordinates", "Wielokąt: oczekiwano listy pierścieni.")
+    rings = [_ring(r, counter, i == 0) for i, r in enumerate(value)]
+    poly = Polygon(rings[0], rings[1:])
+    if poly.area == 0:
+        raise GeometryError("degenerate", "Wielokąt ma zerową powierzchnię.")
+    if not poly.is_valid:
+        reason = explain_validity(poly)
+        if "Self-intersection" in reason or "Ring Self-intersection" in reason:
+            raise GeometryError("self_intersection", "Wielokąt przecina sam siebie — popraw kształt.")
+        raise GeometryError("invalid_polygon", f"Wielokąt jest niepoprawny ({reason}).")
+    return poly
+
+
+def _build(gtype: str, coords: Any, counter: _Counter) -> BaseGeometry:
+    if gtype == "Point":
+        return Point(_position(coords, counter))
+    if gtype == "LineString":
+        return _line(coords, counter)
+    if gtype == "Polygon":
+        return _polygon(coords, counter)
+    if not isinstance(coords, list) or not coords:
+        raise GeometryError("invalid_coordinates", f"{gtype}: oczekiwano niepustej listy.")
+    if gtype == "MultiPoint":
+        return MultiPoint([_position(c, counter) for c in coords])
+    if gtype == "MultiLineString":
+        return MultiLineString([_line(c, counter) for c in coords])
+    if gtype == "MultiPolygon":
+        multi = MultiPolygon([_polygon(c, counter) for c in coords])
+        if not multi.is_valid:
+            raise GeometryError("self_intersection", "Części wielokąta nachodzą na siebie.")
+        return multi
+    raise GeometryError("invalid_type", f"Nieznany typ geometrii {gtype!r}.")
+
+
+def parse_geometry(
+    value: Any,
+    *,
+    allowed_types: tuple[str, ...] = DEFAULT_TYPES,
+    max_vertices: int = MAX_VERTICES,
+) -> BaseGeometry:
+    """Validate a GeoJSON geometry (dict, Feature, or JSON text) and return it as shapely."""
+    if isinstance(value, str | bytes):
+        if not value.strip():
+            raise GeometryError("required", "Wskaż miejsce na mapie.")
+        value = loads(value)
+    if not isinstance(value, dict):
+        raise GeometryError("invalid_geojson", "Geometria musi być obiektem GeoJSON.")
+    if value.get("type") == "Feature":
+        value = value.get("geometry")
+        if not isinstance(value, dict):
+            raise GeometryError("invalid_geojson", "Obiekt Feature nie ma geometrii.")
+    gtype = value.get("type")
+    if not isinstance(gtype, str) or gtype not in (
+        "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
+    ):
+        raise GeometryError("invalid_type", f"Nieobsługiwany typ geometrii {str(gtype)[:40]!r}.")
+    if gtype not in allowed_types:
+        names = ", ".join(allowed_types)
+        raise GeometryError("type_not_allowed", f"Typ {gtype} nie jest tu dozwolony (dozwolone: {names}).")
+    if "coordinates" not in value:
+        raise GeometryError("invalid_geojson", "Geometria nie ma współrzędnych.")
+    return _build(gtype, value["coordinates"], _Counter(max_vertices, [0]))
+
+
+def check_size(conn: Connection, geom: BaseGeometry) -> None:
+    """Refuse slivers measured in metres (EPSG:2180): a zero-length line or a needle polygon."""
+    if geom.geom_type in ("Point", "MultiPoint"):
+        return
+    row = conn.execute(
+        text(
+            "SELECT ST_Length(g), ST_Area(g) FROM "
+            "(SELECT ST_Transform(ST_GeomFromText(:wkt, 4326), 2180) AS g) s"
+        ),
+        {"wkt": geom.wkt},
+    ).one()
+    length, area = row
+    if geom.geom_type.endswith("LineString") and length < MIN_LENGTH_M:
+        raise GeometryError("degenerate", "Linia jest krótsza niż pół metra.")
+    if geom.geom_type.endswith("Polygon") and area < MIN_AREA_M2:
+        raise GeometryError("degenerate", "Wielokąt ma powierzchnię mniejszą niż 1 m².")
+
+
+def districts_for(conn: Connection, geom: BaseGeometry) -> list[dict[str, Any]]:
+    """The districts a geometry lies in (same rule as the civic_feature_write trigger).
+
+    Raises GeometryError('outside_city') when the geometry is not inside the city.
+    """
+    row = conn.execute(
+        text(
+            """
+            WITH g AS (SELECT ST_GeomFromText(:wkt, 4326) AS g)
+            SELECT EXISTS (SELECT 1 FROM city c, g WHERE ST_CoveredBy(g.g, c.geom)),
+                   coalesce((SELECT json_agg(json_build_object('number', d.number, 'name', d.name,
+                                                               'full_name', d.full_name)
+                                             ORDER BY d.number)
+                             FROM districts d, g
+                             WHERE ST_Intersects(d.geom, g.g)
+                               AND (ST_Dimension(g.g) = 0 OR NOT ST_Touches(d.geom, g.g))),
+                            (SELECT json_agg(json_build_object('number', d.number, 'name', d.name,
+                                                               'full_name', d.full_name))
+                             FROM (SELECT * FROM districts d, g ORDER BY d.geom <-> g.g LIMIT 1) d))
+            FROM g
+            """
+        ),
+        {"wkt": geom.wkt},
+    ).one()
+    inside, found = row
+    if not inside:
+        raise GeometryError("outside_city", "To miejsce leży poza granicami Krakowa.")
+    return list(found or [])
