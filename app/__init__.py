@@ -95,6 +95,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api_layers.bp)
     app.register_blueprint(layer_pages.bp)
+    from app import exports, ogc  # OGC API – Features, GIS exports, sync log
+
+    for bp in (ogc.bp, exports.bp, exports.admin_bp):
+        app.register_blueprint(bp)
 
     @app.before_request
     def _nonce() -> None:
@@ -121,6 +125,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if lang in LANGUAGES:
             resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
         return resp
+
+    # accounts, CSRF + rate limits + strict input, mail, moderation (issue 4)
+    from app import auth, mail, moderation, security
+
+    security.init_app(app)
+    mail.init_app(app)
+    auth.init_app(app)
+    moderation.init_app(app)
+
+    # participation: /propose, proposals, consultations + comments, the gazetteer API (issue 4)
+    from app import api_geocode, consult, propose
+
+    propose.init_app(app)
+    app.register_blueprint(consult.bp)
+    app.register_blueprint(api_geocode.bp)
+
+    # district councils: queue, opinions, priorities, report (issue 5)
+    from app import councils
+
+    councils.init_app(app)
 
     @app.get("/healthz")
     def healthz():

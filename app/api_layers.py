@@ -34,8 +34,18 @@ ROLES = ("status", "category", "edition")
 # Colours for a legend by status or category when the layer's Style names none
 # (Okabe–Ito and Tableau hues: distinguishable, and none too light on a white map).
 PALETTE = (
-    "#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9",
-    "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
+    "#0072b2",
+    "#e69f00",
+    "#009e73",
+    "#d55e00",
+    "#cc79a7",
+    "#56b4e9",
+    "#8c564b",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
 )
 
 

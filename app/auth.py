@@ -71,10 +71,30 @@ _LAST_SEEN_EVERY = timedelta(minutes=5)
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]{2,}$")
 # Passwords people pick first; the length rule catches most of the rest.
 _COMMON = {
-    "1234567890", "12345678910", "qwertyuiop", "password123", "password1!", "haslo12345",
-    "zaq12wsxcde", "qwerty12345", "1q2w3e4r5t", "iloveyou12", "krakow2024", "krakow12345",
-    "administrator", "0987654321", "1111111111", "abcdefghij", "passw0rd12", "wislakrakow",
-    "cracoviapany", "polska12345", "1qaz2wsx3edc", "qwertyuiop1", "zaq1@wsx", "0000000000",
+    "1234567890",
+    "12345678910",
+    "qwertyuiop",
+    "password123",
+    "password1!",
+    "haslo12345",
+    "zaq12wsxcde",
+    "qwerty12345",
+    "1q2w3e4r5t",
+    "iloveyou12",
+    "krakow2024",
+    "krakow12345",
+    "administrator",
+    "0987654321",
+    "1111111111",
+    "abcdefghij",
+    "passw0rd12",
+    "wislakrakow",
+    "cracoviapany",
+    "polska12345",
+    "1qaz2wsx3edc",
+    "qwertyuiop1",
+    "zaq1@wsx",
+    "0000000000",
 }
 
 
@@ -210,9 +230,7 @@ def validate_district(raw: Any, conn: Connection, field: str = "district") -> in
         number = int(raw)
     except (TypeError, ValueError):
         number = -1
-    exists = conn.execute(
-        text("SELECT 1 FROM districts WHERE number = :n"), {"n": number}
-    ).scalar()
+    exists = conn.execute(text("SELECT 1 FROM districts WHERE number = :n"), {"n": number}).scalar()
     if not exists:
         raise _err(field, "invalid", gettext("Pole „Dzielnica”: wybierz dzielnicę z listy."))
     return number
@@ -324,9 +342,7 @@ def issue_token(conn: Connection, user_id: int, purpose: str, ttl: timedelta) ->
     raw = secrets.token_urlsafe(32)
     # a new link replaces older unused ones of the same purpose
     conn.execute(
-        text(
-            "DELETE FROM email_tokens WHERE user_id = :u AND purpose = :p AND used_at IS NULL"
-        ),
+        text("DELETE FROM email_tokens WHERE user_id = :u AND purpose = :p AND used_at IS NULL"),
         {"u": user_id, "p": purpose},
     )
     conn.execute(
@@ -572,11 +588,9 @@ def _districts(conn: Connection) -> list[dict]:
 
 
 def _form_data() -> dict[str, Any]:
-    if request.is_json:
-        from app.security import json_body
+    from app.security import form_or_json
 
-        return json_body()
-    return request.form.to_dict()
+    return form_or_json()
 
 
 def form_error_response(exc: FormError, template: str, **context):
@@ -864,9 +878,11 @@ def export_user_data(conn: Connection, user_id: int) -> dict[str, Any]:
             expr += f" - '{ident(gcol)}'"
         for gcol in geoms:
             expr += f" || jsonb_build_object('{gcol}', ST_AsGeoJSON(x.{gcol}, 7)::jsonb)"
-        rows = conn.execute(
-            text(f"SELECT {expr} FROM {t} x WHERE x.{c} = :id"), {"id": user_id}
-        ).scalars().all()
+        rows = (
+            conn.execute(text(f"SELECT {expr} FROM {t} x WHERE x.{c} = :id"), {"id": user_id})
+            .scalars()
+            .all()
+        )
         if rows:
             out["data"].setdefault(f"{table}.{column}", []).extend(rows)
     return out
@@ -962,9 +978,7 @@ def account():
         contributions=mine,
         notifications=notes,
         unread=unread,
-        unread_label=ngettext(
-            "%(num)d nowe powiadomienie", "%(num)d nowych powiadomień", unread
-        ),
+        unread_label=ngettext("%(num)d nowe powiadomienie", "%(num)d nowych powiadomień", unread),
     ), status
 
 

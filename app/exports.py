@@ -121,6 +121,14 @@ class Collection:
     def property_key(self, f: Field) -> str:
         return (f.msip_name or f.name) if self.msip_properties else f.name
 
+    def title_column(self) -> str | None:
+        """The export name of the layer's title field (KML placemark names)."""
+        try:
+            f = self.layer.field(self.layer.title_field)
+        except KeyError:
+            return None
+        return (f.msip_name or f.name) if f.public else None
+
     def columns(self) -> list[tuple[str, gx.Column]]:
         """(SQL expression over ``t``, export column) for every exported attribute."""
         out: list[tuple[str, gx.Column]] = []
@@ -154,7 +162,10 @@ class Collection:
             )
         if self.updated_column:
             out.append(
-                ("t.updated_at", gx.Column("DATA_AKTUA", "datetime", "Data aktualizacji", "DATA_AKTUA"))
+                (
+                    "t.updated_at",
+                    gx.Column("DATA_AKTUA", "datetime", "Data aktualizacji", "DATA_AKTUA"),
+                )
             )
         names = [c.name for _, c in out]
         dupes = {n for n in names if names.count(n) > 1}
@@ -257,6 +268,7 @@ def export_collection(
         out_dir,
         export_basename(coll, srid, district),
         geometry_types=coll.layer.geometry_types,
+        name_column=coll.title_column(),
     )
     with eng.begin() as conn:
         gx.record_sync(
@@ -312,7 +324,9 @@ def download(filename: str):
     if coll is None:
         raise ApiError(404, "not_found", f"no public layer named {name!r}", "layer")
     if not fmt:
-        raise ApiError(404, "not_found", f"name a format: {name}.gpkg, .shp, .geojson, .csv or .kml", "format")
+        raise ApiError(
+            404, "not_found", f"name a format: {name}.gpkg, .shp, .geojson, .csv or .kml", "format"
+        )
     try:
         f = gx.get_format(fmt)
         crs_raw = request.args.get("crs")
@@ -358,24 +372,26 @@ def _district_arg() -> int | None:
 
 
 def admin_allowed() -> bool:
-    """Admins only: a hook other code may install, else the ADMIN_TOKEN header check.
-
-    ``app.extensions["is_admin"]`` (a callable returning bool) is where the accounts work
-    plugs in. Until then the sync log answers only to ``X-Admin-Token: <ADMIN_TOKEN>`` (or
-    ``Authorization: Bearer <ADMIN_TOKEN>``); with no ADMIN_TOKEN configured it is closed.
+    """Administrators only: a signed-in user with the ``admin`` role (app.auth), or a
+    machine holding the deployment's ``ADMIN_TOKEN`` (``X-Admin-Token: <token>`` or
+    ``Authorization: Bearer <token>``). With neither, the sync log is closed.
     """
     import hmac
 
-    hook = current_app.extensions.get("is_admin")
-    if hook is not None and hook():
+    try:
+        from app.auth import current_user
+    except ImportError:  # accounts not installed
+        current_user = None  # type: ignore[assignment]
+    user = current_user() if current_user is not None else None
+    if user is not None and user.has_role("admin"):
         return True
     token = current_app.config.get("ADMIN_TOKEN")
     if not token:
         return False
     given = request.headers.get("X-Admin-Token") or ""
     auth = request.headers.get("Authorization") or ""
-    if auth.startswith("Bearer "):
-        given = given or auth[7:]
+    if not given and auth.startswith("Bearer "):
+        given = auth[7:]
     return hmac.compare_digest(given.encode(), str(token).encode())
 
 

@@ -28,6 +28,7 @@ from app.api_layers import (
     feature_query,
     filter_fields,
     legend,
+    parse_value,
     public_choices,
     public_layer,
     public_layers,
@@ -201,8 +202,17 @@ def requested_roles() -> list[str]:
 
 
 def applies(layer: Layer) -> bool:
-    """Does every status/category/edition filter in the request exist in this layer?"""
-    return all(role_field(layer, r) for r in requested_roles())
+    """Does this layer have every status/category/edition filter in the request, and are the
+    values valid for it? (``?status=open`` concerns consultations, not budget proposals.)"""
+    for role in requested_roles():
+        name = role_field(layer, role)
+        if not name:
+            return False
+        try:
+            parse_value(layer, layer.field(name), request.args[role], role)
+        except ApiError:
+            return False
+    return True
 
 
 def role_params(layer: Layer) -> dict[str, str]:
@@ -239,9 +249,7 @@ def role_controls(conn, layers: list[Layer], district: int | None) -> list[Filte
                     seen.setdefault(c, choice_title(f, c, lng))
         if seen:
             opts = [Option(v, t) for v, t in seen.items()]
-            controls.append(
-                FilterControl(role, label, request.args.get(role, ""), opts, any_label)
-            )
+            controls.append(FilterControl(role, label, request.args.get(role, ""), opts, any_label))
     eds = editions(conn, layers, district)
     if eds:
         controls.append(
@@ -568,9 +576,7 @@ def layer_list(layer: str):
         found = lq.records(conn, ly, q)
         controls = [district_control(names, q.district), *layer_controls(conn, ly, q.district)]
         d = gd.get_district(conn, q.district) if q.district else None
-        bounds = (
-            (d["west"], d["south"], d["east"], d["north"]) if d else gd.city_bounds(conn)
-        )
+        bounds = (d["west"], d["south"], d["east"], d["north"]) if d else gd.city_bounds(conn)
     params = {
         k: v
         for k, v in request.args.items()

@@ -15,6 +15,7 @@ import secrets
 import smtplib
 import ssl
 import time
+from datetime import UTC
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -54,9 +55,9 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
 
 
 def _now():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def send_mail(to: str, subject: str, body: str) -> Path | None:

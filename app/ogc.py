@@ -27,7 +27,7 @@ from geo import export as gx
 from geo.crs import NORTHING_FIRST, SUPPORTED
 from geo.schema import ident
 from layers.base import Field
-from layers.query import DEFAULT_LIMIT, MAX_LIMIT, FeatureQuery, geometry_sql, where_clause
+from layers.query import DEFAULT_LIMIT, MAX_LIMIT, FeatureQuery, where_clause
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -49,7 +49,15 @@ assert set(CRS_CODES) - {gx.CRS84} == set(SUPPORTED)
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 COMMON_PARAMS = {"f", "lang"}
-ITEMS_PARAMS = COMMON_PARAMS | {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "district"}
+ITEMS_PARAMS = COMMON_PARAMS | {
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "limit",
+    "offset",
+    "datetime",
+    "district",
+}
 
 
 class OgcError(Exception):
@@ -204,6 +212,13 @@ def parse_bbox() -> tuple[tuple[float, float, float, float], int] | None:
         -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90
     ):
         raise bad_param("bbox", "outside longitude/latitude ranges (check the axis order)")
+    # A zero-width box (a point or line) is legal; PostGIS's envelope would be degenerate and
+    # intersect nothing, so widen it by far less than the data's precision.
+    eps = 1e-9 if srid_of(code) == 4326 else 1e-4
+    if w == e:
+        w, e = w - eps, e + eps
+    if s == n:
+        s, n = s - eps, n + eps
     return (w, s, e, n), srid_of(code)
 
 
@@ -225,9 +240,7 @@ def parse_offset() -> int:
     return int(raw)
 
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -327,6 +340,15 @@ def properties_sql(coll: Collection) -> str:
         pairs.append(f"'{coll.property_key(f)}', t.{ident(f.name)}")
     chunks = [pairs[i : i + 40] for i in range(0, len(pairs), 40)]
     return " || ".join(f"jsonb_build_object({', '.join(c)})" for c in chunks) or "'{}'::jsonb"
+
+
+def geometry_sql(q: FeatureQuery) -> str:
+    """GeoJSON geometry in the requested CRS and axis order, without a ``crs`` member
+    (options 0: PostGIS otherwise adds a non-standard one for SRIDs other than 4326)."""
+    g = "t.geom" if q.srid == 4326 else f"ST_Transform(t.geom, {int(q.srid)})"
+    if q.flip_axes:
+        g = f"ST_FlipCoordinates({g})"
+    return f"ST_AsGeoJSON({g}, {int(q.precision)}, 0)"
 
 
 def query_features(conn: Connection, coll: Collection, q: FeatureQuery) -> tuple[list[str], bool]:
@@ -567,10 +589,17 @@ def items(collection_id: str):
         )
     ]
     if more:
-        links.append(link(here(offset=q.offset + q.limit, limit=q.limit), "next", json_type, "Next page"))
+        links.append(
+            link(here(offset=q.offset + q.limit, limit=q.limit), "next", json_type, "Next page")
+        )
     if q.offset > 0:
         links.append(
-            link(here(offset=max(q.offset - q.limit, 0), limit=q.limit), "prev", json_type, "Previous page")
+            link(
+                here(offset=max(q.offset - q.limit, 0), limit=q.limit),
+                "prev",
+                json_type,
+                "Previous page",
+            )
         )
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if fmt == "html":
@@ -616,7 +645,9 @@ def item(collection_id: str, feature_id: str):
     if not feats:
         raise OgcError(404, "NotFound", f"no feature {feature_id!r} in {coll.name}", "featureId")
     links = self_links(GEOJSON) + [
-        link(url_for("ogc.collection", collection_id=coll.name, _external=True), "collection", JSON),
+        link(
+            url_for("ogc.collection", collection_id=coll.name, _external=True), "collection", JSON
+        ),
         link(url_for("ogc.items", collection_id=coll.name, _external=True), "items", GEOJSON),
     ]
     if fmt == "html":
@@ -735,27 +766,59 @@ def openapi_doc() -> dict:
         return {
             "200": {
                 "description": desc,
-                "content": {media: {"schema": schema or {"type": "object"}}, HTML: {"schema": {"type": "string"}}},
+                "content": {
+                    media: {"schema": schema or {"type": "object"}},
+                    HTML: {"schema": {"type": "string"}},
+                },
             },
             "400": {"$ref": "#/components/responses/400"},
         }
 
     paths: dict[str, Any] = {
-        "/": {"get": {"summary": "Landing page", "operationId": "getLandingPage", "parameters": [{"$ref": ref + "f"}], "responses": ok("Landing page")}},
-        "/conformance": {"get": {"summary": "Conformance classes", "operationId": "getConformance", "parameters": [{"$ref": ref + "f"}], "responses": ok("Conformance")}},
-        "/api": {"get": {"summary": "This document", "operationId": "getAPI", "parameters": [{"$ref": ref + "f"}], "responses": ok("OpenAPI 3.0", OPENAPI)}},
-        "/collections": {"get": {"summary": "Collections", "operationId": "getCollections", "parameters": [{"$ref": ref + "f"}], "responses": ok("Collections")}},
+        "/": {
+            "get": {
+                "summary": "Landing page",
+                "operationId": "getLandingPage",
+                "parameters": [{"$ref": ref + "f"}],
+                "responses": ok("Landing page"),
+            }
+        },
+        "/conformance": {
+            "get": {
+                "summary": "Conformance classes",
+                "operationId": "getConformance",
+                "parameters": [{"$ref": ref + "f"}],
+                "responses": ok("Conformance"),
+            }
+        },
+        "/api": {
+            "get": {
+                "summary": "This document",
+                "operationId": "getAPI",
+                "parameters": [{"$ref": ref + "f"}],
+                "responses": ok("OpenAPI 3.0", OPENAPI),
+            }
+        },
+        "/collections": {
+            "get": {
+                "summary": "Collections",
+                "operationId": "getCollections",
+                "parameters": [{"$ref": ref + "f"}],
+                "responses": ok("Collections"),
+            }
+        },
     }
     for coll in collections():
         cid = coll.name
         props_schema = {
             "type": "object",
-            "properties": {
-                coll.property_key(f): f.json_schema() for f in coll.layer.public_fields
-            },
+            "properties": {coll.property_key(f): f.json_schema() for f in coll.layer.public_fields},
         }
         if not coll.msip_properties:
-            props_schema["properties"]["districts"] = {"type": "array", "items": {"type": "integer"}}
+            props_schema["properties"]["districts"] = {
+                "type": "array",
+                "items": {"type": "integer"},
+            }
             props_schema["properties"]["updated_at"] = {"type": "string", "format": "date-time"}
         feature_schema = {
             "type": "object",
@@ -782,7 +845,9 @@ def openapi_doc() -> dict:
             _param(key, f.json_schema(), f"Equal to ({f.title('en')})")
             for key, f in filter_fields(coll).items()
         ]
-        headers = {"Content-Crs": {"description": "CRS of the geometry", "schema": {"type": "string"}}}
+        headers = {
+            "Content-Crs": {"description": "CRS of the geometry", "schema": {"type": "string"}}
+        }
         items_ok = ok(f"{coll.layer.title('en')}: features", GEOJSON, fc_schema)
         items_ok["200"]["headers"] = headers
         item_ok = ok(f"{coll.layer.title('en')}: one feature", GEOJSON, feature_schema)
@@ -802,7 +867,16 @@ def openapi_doc() -> dict:
                 "operationId": f"getFeatures-{cid}",
                 "parameters": [
                     {"$ref": ref + n}
-                    for n in ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "district")
+                    for n in (
+                        "f",
+                        "bbox",
+                        "bbox-crs",
+                        "crs",
+                        "limit",
+                        "offset",
+                        "datetime",
+                        "district",
+                    )
                 ]
                 + filters,
                 "responses": items_ok,
@@ -812,7 +886,11 @@ def openapi_doc() -> dict:
             "get": {
                 "summary": f"{coll.layer.title('en')} — one feature",
                 "operationId": f"getFeature-{cid}",
-                "parameters": [{"$ref": ref + "featureId"}, {"$ref": ref + "f"}, {"$ref": ref + "crs"}],
+                "parameters": [
+                    {"$ref": ref + "featureId"},
+                    {"$ref": ref + "f"},
+                    {"$ref": ref + "crs"},
+                ],
                 "responses": item_ok,
             }
         }

@@ -49,15 +49,11 @@ def district(number: int):
         d = gd.get_district(conn, number)
         if d is None:
             abort(404, description=f"Nie ma dzielnicy nr {number}.")
-        view = overview(
-            conn, district=number, endpoint="pages.district", values={"number": number}
-        )
+        view = overview(conn, district=number, endpoint="pages.district", values={"number": number})
         counts = district_counts(conn, number)
         past = past_budget(conn, number)
     fmap = page_map(
         [district_layer_spec(selected=number), *view["specs"]],
         (d["west"], d["south"], d["east"], d["north"]),
     )
-    return render_template(
-        "layers/district.html", d=d, fmap=fmap, counts=counts, past=past, **view
-    )
+    return render_template("layers/district.html", d=d, fmap=fmap, counts=counts, past=past, **view)

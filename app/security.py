@@ -120,14 +120,23 @@ def error_response(exc: HTTPException, code: str, field: str | None = None):
 def _session_secret() -> bytes:
     raw = session.get(_SESSION_KEY)
     if not raw:
-        raw = secrets.token_urlsafe(_TOKEN_BYTES)
+        raw = new_csrf_secret()
         session[_SESSION_KEY] = raw
     return raw.encode()
 
 
 def csrf_token() -> str:
     """This session's CSRF token, masked afresh on every call (no BREACH-style leak)."""
-    secret = base64.urlsafe_b64decode(_padded(_session_secret()))
+    return mask_token(_session_secret().decode())
+
+
+def new_csrf_secret() -> str:
+    return secrets.token_urlsafe(_TOKEN_BYTES)
+
+
+def mask_token(session_secret: str) -> str:
+    """The form of a session's CSRF secret that pages carry: random pad + (pad XOR secret)."""
+    secret = base64.urlsafe_b64decode(_padded(session_secret.encode()))
     pad = secrets.token_bytes(len(secret))
     masked = bytes(a ^ b for a, b in zip(pad, secret, strict=True))
     return base64.urlsafe_b64encode(pad + masked).decode().rstrip("=")
@@ -195,8 +204,10 @@ def check_csrf() -> None:
             field=CSRF_FIELD,
         )
     got = _unmask(token)
-    if not expected or got is None or not hmac.compare_digest(
-        got, base64.urlsafe_b64decode(_padded(expected.encode()))
+    if (
+        not expected
+        or got is None
+        or not hmac.compare_digest(got, base64.urlsafe_b64decode(_padded(expected.encode())))
     ):
         raise CsrfError(
             gettext(
@@ -357,6 +368,26 @@ def json_body(field: str = "body") -> dict:
     return data
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def form_or_json() -> dict[str, Any]:
+    """A form post or a JSON object, as a dict; 415 naming any other content type."""
+    if request.is_json:
+        return json_body()
+    if request.mimetype in FORM_TYPES:
+        return request.form.to_dict()
+    if not request.content_length and not request.mimetype:
+        return {}
+    raise UnsupportedType(
+        gettext(
+            "Nieobsługiwany typ treści %(type)s: wyślij formularz albo application/json.",
+            type=request.mimetype or gettext("(brak)"),
+        ),
+        field="Content-Type",
+    )
+
+
 # --- wiring -----------------------------------------------------------------------------------
 
 
@@ -378,7 +409,9 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _guard_request() -> None:
-        limit = app.config.get("MAX_CONTENT_LENGTH")
+        # request.max_content_length: the app's limit unless a view's early hook raised it
+        # for this request (the /propose form takes a 5 MB photo; app/propose.py)
+        limit = request.max_content_length
         if limit and request.content_length and request.content_length > limit:
             raise PayloadTooLarge(_too_large_message(limit), field="body")
         if request.method in UNSAFE_METHODS:

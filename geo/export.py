@@ -229,7 +229,9 @@ GEOMETRY_FAMILIES = {
     "Polygon": "polygon",
     "MultiPolygon": "polygon",
 }
-_FAMILY_OGR = {"point": "MultiPoint", "line": "MultiLineString", "polygon": "MultiPolygon"}
+# Shapefile types: line and polygon shapes hold multipart geometries as they are; points
+# become a MultiPoint file only when some feature is a MultiPoint.
+_FAMILY_OGR = {"point": "Point", "line": "LineString", "polygon": "Polygon"}
 
 
 def get_format(key: str) -> ExportFormat:
@@ -292,24 +294,27 @@ def write_export(
     out_dir: Path,
     basename: str,
     geometry_types: Sequence[str] = (),
+    name_column: str | None = None,
 ) -> Path:
     """Write one export file into ``out_dir``; return its path.
 
     ``gdf`` holds the columns named in ``columns`` and a geometry column in ``meta.crs``.
     ``geometry_types`` (the layer's allowed types) decides how a Shapefile is split: one
     file per geometry family (point / line / polygon), because a Shapefile holds only one.
+    ``name_column`` (the layer's title) becomes the KML placemark name.
     """
     fmt = get_format(fmt) if isinstance(fmt, str) else fmt
     srid = check_crs(fmt, meta.crs)
     gdf = gdf.set_crs(srid, allow_override=True)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if fmt.key == "kml":
+        return _write_kml(gdf, list(columns), meta, out_dir, basename, name_column)
     writer = {
         "gpkg": _write_gpkg,
         "shp": _write_shp,
         "geojson": _write_geojson,
         "csv": _write_csv,
-        "kml": _write_kml,
     }[fmt.key]
     return writer(gdf, list(columns), meta, out_dir, basename, tuple(geometry_types))
 
@@ -373,9 +378,16 @@ def _write_csv(gdf, columns, meta, out_dir, basename, _gt) -> Path:
     return path
 
 
-def _write_kml(gdf, columns, meta, out_dir, basename, _gt) -> Path:
+KML_RENAMES = {"id": "feature_id"}  # KML keeps "id" for the placemark's own id
+
+
+def _write_kml(gdf, columns, meta, out_dir, basename, name_column) -> Path:
+    """LIBKML: the title is the placemark ``<name>`` (read back as ``Name``), the rest
+    ExtendedData; ``id`` is written as ``feature_id``."""
     path = out_dir / f"{basename}.kml"
-    frame = typed_frame(gdf, columns, datetime_as_text=True)
+    frame = typed_frame(gdf, columns, datetime_as_text=True).rename(columns=KML_RENAMES)
+    if name_column and name_column in frame.columns:
+        frame = frame.rename(columns={name_column: "name"})
     pyogrio.write_dataframe(
         frame,
         path,
@@ -446,6 +458,9 @@ def _write_shp(gdf, columns, meta, out_dir, basename, geometry_types) -> Path:
         raise ExportError(f"geometries of type {sorted(stray)} do not fit the layer's types")
     for name, part, ogr_type in parts:
         kwargs: dict[str, Any] = {"layer": name, "driver": "ESRI Shapefile", "encoding": "UTF-8"}
+        if ogr_type == "Point" and (part.geometry.geom_type == "MultiPoint").any():
+            ogr_type = "MultiPoint"
+            kwargs["promote_to_multi"] = True
         if ogr_type:
             kwargs["geometry_type"] = ogr_type
         pyogrio.write_dataframe(part, work / f"{name}.shp", **kwargs)

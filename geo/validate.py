@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
@@ -41,14 +40,15 @@ class GeometryError(ValueError):
         self.code, self.message, self.field = code, message, field
 
 
-@dataclass(frozen=True)
 class _Counter:
-    limit: int
-    n: list[int]
+    """Counts vertices while parsing, so a huge geometry is refused before shapely sees it."""
+
+    def __init__(self, limit: int):
+        self.limit, self.n = limit, 0
 
     def add(self, k: int) -> None:
-        self.n[0] += k
-        if self.n[0] > self.limit:
+        self.n += k
+        if self.n > self.limit:
             raise GeometryError(
                 "too_many_vertices",
                 f"Geometria ma więcej niż {self.limit} wierzchołków — uprość kształt.",
@@ -65,7 +65,9 @@ def loads(raw: str | bytes) -> Any:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise GeometryError("invalid_json", "Geometria nie jest poprawnym tekstem UTF-8.") from None
+            raise GeometryError(
+                "invalid_json", "Geometria nie jest poprawnym tekstem UTF-8."
+            ) from None
     if len(raw) > MAX_TEXT:
         raise GeometryError("too_large", "Geometria jest za duża — uprość kształt.")
     try:
@@ -75,21 +77,29 @@ def loads(raw: str | bytes) -> Any:
     except ValueError as exc:
         if isinstance(exc, GeometryError):
             raise
-        raise GeometryError("invalid_json", f"Geometria nie jest poprawnym GeoJSON-em ({exc.args[0]}).") from None
+        raise GeometryError(
+            "invalid_json", f"Geometria nie jest poprawnym GeoJSON-em ({exc.args[0]})."
+        ) from None
 
 
 def _position(value: Any, counter: _Counter) -> tuple[float, float]:
     if not isinstance(value, list) or len(value) not in (2, 3):
-        raise GeometryError("invalid_position", "Każdy punkt musi mieć dwie współrzędne [długość, szerokość].")
+        raise GeometryError(
+            "invalid_position", "Każdy punkt musi mieć dwie współrzędne [długość, szerokość]."
+        )
     for c in value:
         if isinstance(c, bool) or not isinstance(c, int | float):
             raise GeometryError("invalid_coordinate", f"Współrzędna {c!r} nie jest liczbą.")
         if not math.isfinite(c):
-            raise GeometryError("not_finite", "Współrzędne muszą być liczbami skończonymi (bez NaN i nieskończoności).")
+            raise GeometryError(
+                "not_finite",
+                "Współrzędne muszą być liczbami skończonymi (bez NaN i nieskończoności).",
+            )
     lon, lat = float(value[0]), float(value[1])
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise GeometryError(
-            "out_of_range", "Współrzędne poza zakresem długości/szerokości geograficznej (EPSG:4326)."
+            "out_of_range",
+            "Współrzędne poza zakresem długości/szerokości geograficznej (EPSG:4326).",
         )
     counter.add(1)
     return lon, lat
@@ -113,11 +123,13 @@ def _line(value: Any, counter: _Counter) -> LineString:
     return line
 
 
-def _ring(value: Any, counter: _Counter, outer: bool) -> list[tuple[float, float]]:
+def _ring(value: Any, counter: _Counter) -> list[tuple[float, float]]:
     if not isinstance(value, list) or len(value) < 4:
         raise GeometryError("degenerate", "Wielokąt musi mieć co najmniej trzy różne wierzchołki.")
     if value[0] != value[-1]:
-        raise GeometryError("unclosed_ring", "Pierścień wielokąta nie jest zamknięty (pierwszy punkt ≠ ostatni).")
+        raise GeometryError(
+            "unclosed_ring", "Pierścień wielokąta nie jest zamknięty (pierwszy punkt ≠ ostatni)."
+        )
     pts = _positions(value, counter, "Wielokąt")
     if len(pts) < 4 or len(set(pts)) < 3:
         raise GeometryError("degenerate", "Wielokąt musi mieć co najmniej trzy różne wierzchołki.")
@@ -127,14 +139,16 @@ def _ring(value: Any, counter: _Counter, outer: bool) -> list[tuple[float, float
 def _polygon(value: Any, counter: _Counter) -> Polygon:
     if not isinstance(value, list) or not value:
         raise GeometryError("invalid_coordinates", "Wielokąt: oczekiwano listy pierścieni.")
-    rings = [_ring(r, counter, i == 0) for i, r in enumerate(value)]
+    rings = [_ring(r, counter) for r in value]
     poly = Polygon(rings[0], rings[1:])
     if poly.area == 0:
         raise GeometryError("degenerate", "Wielokąt ma zerową powierzchnię.")
     if not poly.is_valid:
         reason = explain_validity(poly)
         if "Self-intersection" in reason or "Ring Self-intersection" in reason:
-            raise GeometryError("self_intersection", "Wielokąt przecina sam siebie — popraw kształt.")
+            raise GeometryError(
+                "self_intersection", "Wielokąt przecina sam siebie — popraw kształt."
+            )
         raise GeometryError("invalid_polygon", f"Wielokąt jest niepoprawny ({reason}).")
     return poly
 
@@ -179,15 +193,22 @@ def parse_geometry(
             raise GeometryError("invalid_geojson", "Obiekt Feature nie ma geometrii.")
     gtype = value.get("type")
     if not isinstance(gtype, str) or gtype not in (
-        "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
+        "Point",
+        "LineString",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
     ):
         raise GeometryError("invalid_type", f"Nieobsługiwany typ geometrii {str(gtype)[:40]!r}.")
     if gtype not in allowed_types:
         names = ", ".join(allowed_types)
-        raise GeometryError("type_not_allowed", f"Typ {gtype} nie jest tu dozwolony (dozwolone: {names}).")
+        raise GeometryError(
+            "type_not_allowed", f"Typ {gtype} nie jest tu dozwolony (dozwolone: {names})."
+        )
     if "coordinates" not in value:
         raise GeometryError("invalid_geojson", "Geometria nie ma współrzędnych.")
-    return _build(gtype, value["coordinates"], _Counter(max_vertices, [0]))
+    return _build(gtype, value["coordinates"], _Counter(max_vertices))
 
 
 def check_size(conn: Connection, geom: BaseGeometry) -> None:
@@ -234,5 +255,5 @@ def districts_for(conn: Connection, geom: BaseGeometry) -> list[dict[str, Any]]:
     ).one()
     inside, found = row
     if not inside:
-        raise GeometryError("outside_city", "To miejsce leży poza granicami Krakowa.")
+        raise GeometryError("outside_city", "To miejsce leży poza granicami miasta.")
     return list(found or [])

@@ -38,13 +38,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import shapely
 from shapely.geometry import mapping as shape_mapping
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from geo.crs import STORAGE, transformer
@@ -62,6 +62,7 @@ __all__ = [
     "import_rows",
     "parse_map_option",
     "progress_bar",
+    "resolve_layer",
     "validate_properties",
 ]
 
@@ -89,6 +90,7 @@ class Rejection:
     external_id: str | None
     reason: str
     field: str | None = None
+    index: int = 0  # position in the source, to list rejections in reading order
 
     def __str__(self) -> str:
         ident_ = f" [{self.external_id}]" if self.external_id else ""
@@ -113,9 +115,15 @@ class ImportReport:
     extra: dict[str, int] = field(default_factory=dict)  # e.g. {"ballots": 65101}
 
     def reject(
-        self, ref: str, reason: str, external_id: str | None = None, field: str | None = None
+        self,
+        ref: str,
+        reason: str,
+        external_id: str | None = None,
+        field: str | None = None,
+        index: int | None = None,
     ) -> None:
-        self.rejected.append(Rejection(ref, external_id, reason, field))
+        at = self.read if index is None else index
+        self.rejected.append(Rejection(ref, external_id, reason, field, at))
 
     @property
     def accepted(self) -> int:
@@ -528,8 +536,9 @@ def validate_properties(
         except _Invalid as exc:
             problems.append((name, str(exc)))
     if check_required:
+        bad = {name for name, _ in problems}
         for f in layer.fields:
-            if f.required and clean.get(f.name) in (None, "", []):
+            if f.required and f.name not in bad and clean.get(f.name) in (None, "", []):
                 problems.append((f.name, "required"))
     return clean, problems
 
@@ -654,15 +663,23 @@ def geojson_geometry(g: BaseGeometry | None) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- the upsert
 
 
+BATCH_SIZE = 500
+
+
 @lru_cache(maxsize=64)
 def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """INSERT ... ON CONFLICT (external_id) DO UPDATE only when a value differs.
+
+    RETURNS ``inserted`` (true: new row, false: updated); no row when nothing changed, so
+    ``updated_at`` (set by the trigger on UPDATE) does not move on a re-import.
+    """
     t = ident(table)
     cols = ("external_id", "geom", "districts", *(ident(c) for c in columns))
     values = [
-        ":external_id",
-        "ST_SetSRID(ST_GeomFromWKB(:geom), 4326)",
-        "CAST(:districts AS smallint[])",
-        *(f":{c}" for c in columns),
+        "%(external_id)s",
+        "ST_SetSRID(ST_GeomFromWKB(%(geom)s::bytea), 4326)",
+        "CAST(%(districts)s AS smallint[])",
+        *(f"%({c})s" for c in columns),
     ]
     compared = ("geom", "districts", *columns)
     return f"""
@@ -675,9 +692,88 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
         RETURNING (xmax = 0) AS inserted"""
 
 
-def db_reason(exc: DBAPIError) -> tuple[str | None, str] | None:
+@dataclass
+class _Pending:
+    index: int
+    ref: str
+    external_id: str
+    params: dict[str, Any]
+    repaired: bool
+
+
+class _Writer:
+    """Writes validated rows in batches: one SAVEPOINT and one pipelined executemany per
+    batch; when the database refuses a row of the batch, the batch is rolled back to its
+    savepoint and written again row by row, each under its own savepoint, so only the
+    refused rows are rejected (with the database's reason)."""
+
+    def __init__(self, conn: Connection, layer: Layer, report: ImportReport):
+        self.raw = conn.connection.driver_connection
+        self.layer = layer
+        self.report = report
+        self.columns: tuple[str, ...] | None = None
+        self.pending: list[_Pending] = []
+
+    def add(self, columns: tuple[str, ...], item: _Pending) -> None:
+        if self.columns is not None and columns != self.columns:
+            self.flush()
+        self.columns = columns
+        self.pending.append(item)
+        if len(self.pending) >= BATCH_SIZE:
+            self.flush()
+
+    def _count(self, item: _Pending, result: tuple[Any, ...] | None) -> None:
+        self.report.repaired += item.repaired
+        if result is None:
+            self.report.unchanged += 1
+        elif result[0]:
+            self.report.imported += 1
+        else:
+            self.report.updated += 1
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        assert self.columns is not None
+        sql = _upsert_sql(self.layer.table, self.columns)
+        batch, self.pending = self.pending, []
+        with self.raw.cursor() as cur:
+            cur.execute("SAVEPOINT civicmap_batch")
+            try:
+                cur.executemany(sql, [p.params for p in batch], returning=True)
+                results = []
+                while True:
+                    results.append(cur.fetchone())
+                    if not cur.nextset():
+                        break
+                cur.execute("RELEASE SAVEPOINT civicmap_batch")
+            except psycopg.DatabaseError:
+                cur.execute("ROLLBACK TO SAVEPOINT civicmap_batch")
+                cur.execute("RELEASE SAVEPOINT civicmap_batch")
+            else:
+                for item, result in zip(batch, results, strict=True):
+                    self._count(item, result)
+                return
+            for item in batch:
+                cur.execute("SAVEPOINT civicmap_row")
+                try:
+                    cur.execute(sql, item.params)
+                    result = cur.fetchone()
+                    cur.execute("RELEASE SAVEPOINT civicmap_row")
+                except psycopg.DatabaseError as exc:
+                    cur.execute("ROLLBACK TO SAVEPOINT civicmap_row")
+                    cur.execute("RELEASE SAVEPOINT civicmap_row")
+                    why = db_reason(exc)
+                    if why is None:
+                        raise
+                    self.report.reject(item.ref, why[1], item.external_id, why[0], item.index)
+                    continue
+                self._count(item, result)
+
+
+def db_reason(exc: BaseException) -> tuple[str | None, str] | None:
     """(field, reason) for an error that concerns the row, else None (re-raise it)."""
-    orig = getattr(exc, "orig", None)
+    orig = getattr(exc, "orig", None) or exc
     state = getattr(orig, "sqlstate", None) or ""
     diag = getattr(orig, "diag", None)
     message = (getattr(diag, "message_primary", None) or str(orig or exc)).strip()
@@ -695,7 +791,8 @@ def db_reason(exc: DBAPIError) -> tuple[str | None, str] | None:
     return None
 
 
-def _layer(layer: Layer | str) -> Layer:
+def resolve_layer(layer: Layer | str) -> Layer:
+    """A Layer, or the registered layer of that name (ImportFileError if none)."""
     if isinstance(layer, Layer):
         return layer
     found = registry.get(layer)
@@ -741,11 +838,12 @@ def import_rows(
     the database checks included - and rolls it back. ``progress=None`` shows a bar on a
     terminal only.
     """
-    lay = _layer(layer)
+    lay = resolve_layer(layer)
     report = report or ImportReport(source=source, layer=lay.name)
     report.dry_run = report.dry_run or dry_run
     outer = conn.begin_nested() if conn.in_transaction() else conn.begin()
     seen: dict[str, str] = {}
+    writer = _Writer(conn, lay, report)
     try:
         bar = progress_bar(
             rows, desc=lay.name, total=total, unit=" rows", disable=_DISABLE[progress]
@@ -766,8 +864,11 @@ def import_rows(
             seen[ext] = ref
             values, problems = validate_properties(lay, row.properties)
             if problems:
-                for name, problem in problems:
-                    report.reject(ref, problem, ext, name)
+                if len(problems) == 1:
+                    report.reject(ref, problems[0][1], ext, problems[0][0])
+                else:
+                    reason = "; ".join(f"{name}: {problem}" for name, problem in problems)
+                    report.reject(ref, reason, ext, problems[0][0])
                 continue
             try:
                 wkb, repaired = prepare_geometry(conn, lay, row.geometry, row.srid, repair)
@@ -775,26 +876,10 @@ def import_rows(
                 report.reject(ref, str(exc), ext, "geom")
                 continue
             districts = [] if wkb is not None else list(row.districts or [])
-            columns = tuple(sorted(values))
             params = {"external_id": ext, "geom": wkb, "districts": districts, **values}
-            savepoint = conn.begin_nested()
-            try:
-                inserted = conn.execute(text(_upsert_sql(lay.table, columns)), params).first()
-                savepoint.commit()
-            except DBAPIError as exc:
-                savepoint.rollback()
-                why = db_reason(exc)
-                if why is None:
-                    raise
-                report.reject(ref, why[1], ext, why[0])
-                continue
-            report.repaired += repaired
-            if inserted is None:
-                report.unchanged += 1
-            elif inserted[0]:
-                report.imported += 1
-            else:
-                report.updated += 1
+            writer.add(tuple(sorted(values)), _Pending(report.read, ref, ext, params, repaired))
+        writer.flush()
+        report.rejected.sort(key=lambda r: r.index)
         if report.read == 0 and not allow_empty:
             raise ImportFileError("the source holds no features (empty file?)", source or None)
     except BaseException:

@@ -57,7 +57,9 @@ class GazetteerReport:
 
 
 def _finite(*values: Any) -> bool:
-    return all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    return all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
 
 
 def _read_json(path: Path) -> Any:
@@ -78,8 +80,16 @@ def neighbourhood_rows(path: Path) -> list[dict[str, Any]]:
         if not _finite(place.get("lon"), place.get("lat")):
             continue
         rows.append(
-            {"kind": kind, "name": name, "street": None, "number": None, "lon": place["lon"],
-             "lat": place["lat"], "source": "osm-places", "eid": place.get("osm") or name}
+            {
+                "kind": kind,
+                "name": name,
+                "street": None,
+                "number": None,
+                "lon": place["lon"],
+                "lat": place["lat"],
+                "source": "osm-places",
+                "eid": place.get("osm") or name,
+            }
         )
     return rows
 
@@ -99,15 +109,30 @@ def civic_place_rows(directory: Path) -> list[dict[str, Any]]:
             if address:
                 kind = "address" if number else "street"
                 rows.append(
-                    {"kind": kind, "name": address, "street": street, "number": number,
-                     "lon": lon, "lat": lat, "source": "osm-civic", "eid": f"{kind}:{address}"}
+                    {
+                        "kind": kind,
+                        "name": address,
+                        "street": street,
+                        "number": number,
+                        "lon": lon,
+                        "lat": lat,
+                        "source": "osm-civic",
+                        "eid": f"{kind}:{address}",
+                    }
                 )
             name = " ".join((place.get("name") or "").split())
             if name:
                 rows.append(
-                    {"kind": "venue", "name": name, "street": street, "number": number,
-                     "lon": lon, "lat": lat, "source": "osm-civic",
-                     "eid": place.get("id") or f"venue:{name}:{lon}:{lat}"}
+                    {
+                        "kind": "venue",
+                        "name": name,
+                        "street": street,
+                        "number": number,
+                        "lon": lon,
+                        "lat": lat,
+                        "source": "osm-civic",
+                        "eid": place.get("id") or f"venue:{name}:{lon}:{lat}",
+                    }
                 )
     return rows
 
@@ -118,11 +143,19 @@ def load_gazetteer(conn: Connection, city: City, data_dir: Path | None = None) -
     report = GazetteerReport()
     conn.execute(text("DELETE FROM gazetteer WHERE source = ANY(:s)"), {"s": list(SOURCES)})
 
-    places = neighbourhood_rows(base / "neighbourhoods.json") if (base / "neighbourhoods.json").exists() else []
+    places = (
+        neighbourhood_rows(base / "neighbourhoods.json")
+        if (base / "neighbourhoods.json").exists()
+        else []
+    )
     civic = civic_place_rows(base / "places")
     report.read = {"osm-places": len(places), "osm-civic": len(civic)}
     # Addresses first, so that a venue never takes a name an address row needs.
-    for batch in (places, [r for r in civic if r["kind"] != "venue"], [r for r in civic if r["kind"] == "venue"]):
+    for batch in (
+        places,
+        [r for r in civic if r["kind"] != "venue"],
+        [r for r in civic if r["kind"] == "venue"],
+    ):
         if batch:
             conn.execute(_INSERT, batch)
     add_streets_from_addresses(conn, "osm-civic")

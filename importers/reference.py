@@ -34,9 +34,27 @@ def _gazetteer(conn: Connection, city: City) -> tuple[int, str]:
     return report.rows, "OpenStreetMap neighbourhoods + civic places (ODbL), districts"
 
 
+def _civic_venues(conn: Connection, city: City) -> tuple[int, str]:
+    from importers.civic_venues import SOURCE_LABEL, import_civic_venues
+
+    report = import_civic_venues(conn, city)
+    outside = report.extra.get("outside_city", 0)
+    return report.accepted, f"{SOURCE_LABEL}; {outside} outside the city not loaded"
+
+
+def _pabulib(conn: Connection, city: City) -> tuple[int, str]:
+    from importers.pabulib import import_pb_files, reference_files, summarise
+
+    files = reference_files(city)  # a progress bar per file on a terminal
+    totals = summarise(import_pb_files(conn, files, city))
+    return totals["proposals"], f"Pabulib, {totals['files']} files, {totals['ballots']} ballots"
+
+
 STEPS: list[Step] = [
     Step("districts", _districts, cities=("krakow", "warszawa")),
     Step("gazetteer", _gazetteer),
+    Step("civic-venues", _civic_venues),
+    Step("pabulib", _pabulib),
 ]
 
 

@@ -154,9 +154,24 @@ LAYER = Layer(
             t("Autor (id konta)", "Author (account id)", "Автор (id)"),
             public=False,
         ),
+        # Derived by the database from council_opinions (migration 0006_councils): the
+        # district councils' opinion; details on the proposal's page (app/councils.py).
+        Field(
+            "council_opinion",
+            "enum",
+            t("Opinia rady dzielnicy", "District council opinion", "Висновок ради району"),
+            choices=("positive", "negative", "remarks", "mixed"),
+            choice_titles={
+                "positive": t("pozytywna", "positive", "позитивний"),
+                "negative": t("negatywna", "negative", "негативний"),
+                "remarks": t("z uwagami", "with remarks", "із зауваженнями"),
+                "mixed": t("różne opinie rad", "councils differ", "різні висновки рад"),
+            },
+            msip_name="OPINIA_RD",
+        ),
     ),
     style=Style(color="#b35900", fill_color="#ff9933", category_colors={}),
-    popup_fields=("title", "edition", "category", "cost", "status", "votes"),
+    popup_fields=("title", "edition", "category", "cost", "status", "votes", "council_opinion"),
     list_fields=("title", "edition", "category", "cost", "status"),
     read_roles=frozenset({PUBLIC}),
     write_roles=frozenset({"resident", "ngo", "official", "admin"}),

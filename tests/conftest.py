@@ -179,3 +179,220 @@ def run_axe(page) -> list[dict]:
                     nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
     )
     return result
+
+
+@pytest.fixture(scope="module")
+def subprocess_server(request, db_url):
+    """The app under gunicorn in a child process, on the module's database.
+
+    Use it for clients that run their own HTTP stack in this process (GDAL/pyogrio,
+    OWSLib): GDAL reading from an in-process server deadlocks (PITFALLS.md). A test module
+    may define ``SERVER_PRELOAD`` (Python source run in the server before the app loads,
+    e.g. registering a test layer). Yields the base URL.
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = Path(__file__).resolve().parent.parent
+    port = _free_port()
+    argv = ["gunicorn", "-b", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
+    argv += ["--timeout", "120", "app:create_app()"]
+    preload = getattr(request.module, "SERVER_PRELOAD", "")
+    if preload:
+        code = f"{preload}\nimport sys\nfrom gunicorn.app.wsgiapp import run\nsys.argv = {argv!r}\nrun()\n"
+        cmd = [sys.executable, "-c", code]
+    else:
+        cmd = [sys.executable, "-m", *argv]
+    env = {**os.environ, "DATABASE_URL": db_url, "BASEMAP": "none"}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    log = tempfile.NamedTemporaryFile(prefix="civicmap-server-", suffix=".log", delete=False)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with {proc.returncode}:\n{Path(log.name).read_text()[-3000:]}"
+                )
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not answer:\n{Path(log.name).read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        os.unlink(log.name)
+
+
+# --- accounts (issue 4): users, logged-in clients, the mail outbox ----------------------------
+
+_user_counter = itertools.count(1)
+
+
+@pytest.fixture()
+def make_user(app):
+    """Factory: ``make_user("moderator")`` -> a test client logged in as a new user.
+
+    The client sends the session's CSRF token (X-CSRFToken) with every request and comes
+    from its own IP address, so rate limits of one test do not leak into another. Attributes:
+    ``client.user`` (app.auth.User), ``client.password``, ``client.csrf`` (the token for forms).
+    ``make_user(confirmed=False)`` makes an unconfirmed account (its content is moderated);
+    ``make_user(login=False)`` only creates the account (the client is anonymous).
+    """
+    import secrets
+
+    from sqlalchemy import text
+
+    from app.auth import _sha, create_user
+    from app.security import mask_token, new_csrf_secret
+
+    def make(
+        *roles: str,
+        role: str | None = None,
+        confirmed: bool = True,
+        email: str | None = None,
+        name: str | None = None,
+        password: str = "correct horse battery staple",
+        district: int | None = None,
+        ngo_id: int | None = None,
+        council_district: int | None = None,
+        login: bool = True,
+    ):
+        roles = tuple(roles) + ((role,) if role else ())
+        n = next(_user_counter)
+        with app.app_context(), app.extensions["engine"].begin() as conn:
+            user = create_user(
+                conn,
+                email or f"user{n}-{os.getpid()}@example.org",
+                name or f"Test User {n}",
+                password,
+                roles=roles or ("resident",),
+                district=district,
+                confirmed=confirmed,
+                ngo_id=ngo_id,
+                council_district=council_district,
+            )
+            assert user is not None, "e-mail already taken"
+            raw = None
+            if login:
+                raw = secrets.token_urlsafe(32)
+                conn.execute(
+                    text(
+                        "INSERT INTO user_sessions (id_hash, user_id, expires_at) "
+                        "VALUES (:h, :u, now() + interval '1 day')"
+                    ),
+                    {"h": _sha(raw), "u": user.id},
+                )
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+        secret = new_csrf_secret()
+        token = mask_token(secret)
+        with client.session_transaction() as sess:
+            sess["_csrf"] = secret
+            if raw:
+                sess["sid"] = raw
+                sess.permanent = True
+        client.environ_base["HTTP_X_CSRFTOKEN"] = token
+        client.user, client.password, client.csrf = user, password, token
+        return client
+
+    return make
+
+
+@pytest.fixture()
+def outbox(app):
+    """The mail the app has written (no SMTP under tests): ``outbox()`` -> list of messages."""
+    from app.mail import outbox_dir, read_outbox
+
+    folder = outbox_dir(app)
+    for old in folder.glob("*.eml"):
+        old.unlink()
+    return lambda: read_outbox(folder)
+
+
+def login_page(page, base_url: str, client) -> None:
+    """Give a Playwright page the session of a ``make_user`` client (no login form needed)."""
+    from urllib.parse import urlsplit
+
+    cookie = client.get_cookie("session")
+    page.context.add_cookies(
+        [
+            {
+                "name": "session",
+                "value": cookie.value,
+                "domain": urlsplit(base_url).hostname,
+                "path": "/",
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs():
+    """Compile app/translations/*.po when a .mo is missing or older (make install does it too)."""
+    root = Path(__file__).resolve().parent.parent / "app" / "translations"
+    stale = [
+        po
+        for po in root.glob("*/LC_MESSAGES/messages.po")
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
+        for po in stale:
+            with po.open("rb") as fh:
+                catalog = read_po(fh)
+            with po.with_suffix(".mo").open("wb") as fh:
+                write_mo(fh, catalog, use_fuzzy=True)
+
+
+# --- imports (issue 3): did an import change anything? ----------------------------------------
+
+
+@pytest.fixture()
+def table_checksums(engine):
+    """``table_checksums()`` -> {table: (rows, content hash)} for every layer table and
+    budget_pools, and (rows, sum of ids) for ballots (rows are only ever inserted or
+    deleted there, and a re-inserted ballot gets a new id). Equal before and after an import
+    means it changed nothing at all - not even updated_at."""
+    from sqlalchemy import text
+
+    from layers.registry import all_layers
+
+    def checksums() -> dict[str, tuple[int, int]]:
+        tables = sorted({layer.table for layer in all_layers()} | {"budget_pools"})
+        out: dict[str, tuple[int, int]] = {}
+        with engine.connect() as conn:
+            for table in tables:
+                if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is None:
+                    continue  # a layer another test registered, without a table here
+                row = conn.execute(
+                    text(
+                        f"SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) "
+                        f"FROM {table} t"
+                    )
+                ).one()
+                out[table] = (int(row[0]), int(row[1]))
+            row = conn.execute(text("SELECT count(*), coalesce(sum(id), 0) FROM ballots")).one()
+            out["ballots"] = (int(row[0]), int(row[1]))
+        return out
+
+    return checksums

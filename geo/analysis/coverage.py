@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.analysis.grid import GRID_CTE, grid_params
-from geo.analysis.source import Source
+from geo.analysis.source import Source, no_jit
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class CoverageCell:
     id: int
     geojson: str  # clipped cell, EPSG:4326
     area_m2: float
+    lon: float  # the point distances are measured from (EPSG:4326)
+    lat: float
     population: float  # estimated residents in the cell
     distance_m: float | None  # to the nearest target (None: there are no targets)
     nearest_id: int | None
@@ -109,35 +111,42 @@ def coverage(
                 LIMIT 1
             ) n ON k.dd IS NOT NULL
         ),
-        dparts AS MATERIALIZED (
-            SELECT d.number, p.g, d.population::float8 / nullif(a.area, 0) AS density
-            FROM districts d
-            CROSS JOIN LATERAL (SELECT ST_Transform(d.geom, 2180) AS g2) t
-            CROSS JOIN LATERAL (SELECT ST_Area(t.g2) AS area) a
-            CROSS JOIN LATERAL ST_Subdivide(t.g2, 128) AS p(g)
-            WHERE d.population IS NOT NULL
+        -- a district's residents per m², spread evenly over it
+        dist AS MATERIALIZED (
+            SELECT number, g, population::float8 / nullif(ST_Area(g), 0) AS density
+            FROM (SELECT number, population, ST_Transform(geom, 2180) AS g FROM districts
+                  WHERE population IS NOT NULL) x
         ),
+        -- Districts lie inside the city, so area(full hexagon ∩ district) is the clipped
+        -- cell's part of the district. The district is the outer loop (LATERAL) so that
+        -- PostGIS prepares its polygon once for all hexagons; only hexagons on a district
+        -- boundary are intersected.
         pop AS (
-            SELECT c.id, dp.number,
-                   sum(dp.density * ST_Area(
-                       CASE WHEN ST_CoveredBy(c.geom, dp.g) THEN c.geom
-                            ELSE ST_Intersection(c.geom, dp.g) END)) AS population
-            FROM cells c JOIN dparts dp ON ST_Intersects(c.geom, dp.g)
-            GROUP BY c.id, dp.number
-        )
-        SELECT c.id, ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6), c.area_m2, n.dist, n.tid,
-               coalesce((SELECT json_object_agg(p.number, p.population)
-                         FROM pop p WHERE p.id = c.id), '{{}}')::text,
-               (SELECT count(*) FROM tg)
-        FROM cells c JOIN nearest n ON n.id = c.id
+            SELECT x.id, d.number, x.population
+            FROM dist d
+            CROSS JOIN LATERAL (
+                SELECT g.id,
+                       d.density * ST_Area(CASE WHEN ST_Covers(d.g, g.hex) THEN g.hex
+                                                ELSE ST_Intersection(d.g, g.hex) END)
+                           AS population
+                FROM grid g WHERE ST_Intersects(d.g, g.hex)
+                OFFSET 0  -- keep the district as the outer loop
+            ) x
+        ),
+        pops AS (SELECT id, json_object_agg(number, population)::text AS pops FROM pop GROUP BY id)
+        SELECT c.id, ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6), c.area_m2,
+               ST_X(c.c), ST_Y(c.c), n.dist, n.tid,
+               coalesce(pops.pops, '{{}}'), (SELECT count(*) FROM tg)
+        FROM cells c JOIN nearest n ON n.id = c.id LEFT JOIN pops ON pops.id = c.id
         ORDER BY c.id"""
     import json
 
+    no_jit(conn)
     rows = conn.execute(text(sql), params).all()
     cells: list[CoverageCell] = []
     per_district: dict[int, list[float]] = {}  # number -> [population, pop·dist, underserved]
-    n_targets = int(rows[0][6]) if rows else 0
-    for cid, geojson, area, dist, tid, pops_json, _ in rows:
+    n_targets = int(rows[0][-1]) if rows else 0
+    for cid, geojson, area, lon, lat, dist, tid, pops_json, _ in rows:
         pops = {int(k): float(v) for k, v in json.loads(pops_json).items()}
         population = sum(pops.values())
         underserved = dist is None or dist > threshold_m
@@ -146,6 +155,8 @@ def coverage(
                 id=int(cid),
                 geojson=geojson,
                 area_m2=float(area),
+                lon=float(lon),
+                lat=float(lat),
                 population=population,
                 distance_m=float(dist) if dist is not None else None,
                 nearest_id=int(tid) if tid is not None else None,

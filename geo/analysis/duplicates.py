@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from geo.analysis.degrees import city_margins
-from geo.analysis.source import Source
+from geo.analysis.source import Source, no_jit
 from geo.schema import ident
 
 
@@ -70,6 +70,7 @@ def duplicates(
                 AND ST_DWithin(a.geom::geography, b.geom::geography, :dist)
         ORDER BY sim DESC, dist, a.id, b.id
         LIMIT :lim"""
+    no_jit(conn)
     return [
         DuplicatePair(int(a), int(b), ta, tb, float(s), float(d))
         for a, b, ta, tb, s, d in conn.execute(text(sql), params)

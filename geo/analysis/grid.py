@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, text
 
+from geo.analysis.source import no_jit
+
 MIN_SIZE = 50.0
 MAX_SIZE = 10_000.0
 
@@ -44,23 +46,27 @@ def grid_params(size: float, city: str | None = None) -> dict[str, Any]:
 #   hex4326 (full hexagon, 4326: probe the GiST indexes of 4326 tables with it),
 #   area_m2 (clipped), share (clipped area / full hexagon area), cx, cy (hexagon centre, 2180).
 # Parameters: :grid_size, :grid_city (NULL = every row of `city`).
-# The outline is split with ST_Subdivide so that clipping a boundary hexagon intersects a
-# few small pieces instead of the whole 8 800-vertex outline (~40 % faster here).
+# Hexagons wholly inside the city (ST_Covers against the whole outline, which PostGIS
+# prepares once as the same geometry repeats) are kept as they are; only boundary hexagons
+# are clipped, against ST_Subdivide pieces of the outline rather than its 8 800 vertices.
 GRID_CTE = """
 grid_city AS MATERIALIZED (
     SELECT ST_Transform(ST_CollectionExtract(ST_Collect(geom), 3), 2180) AS g
     FROM city WHERE CAST(:grid_city AS text) IS NULL OR slug = CAST(:grid_city AS text)
 ),
-grid_parts AS MATERIALIZED (SELECT ST_Subdivide(g, 128) AS g FROM grid_city),
+grid_parts AS MATERIALIZED (SELECT ST_Subdivide(g, 256) AS g FROM grid_city),
 grid_hex AS MATERIALIZED (
-    SELECT h.i, h.j, h.geom AS hex
+    SELECT h.i, h.j, h.geom AS hex, ST_Covers(c.g, h.geom) AS is_inner
     FROM grid_city c, ST_HexagonGrid(CAST(:grid_size AS float8), c.g) h
-    WHERE ST_Intersects(h.geom, c.g)
+    WHERE ST_Intersects(c.g, h.geom)
 ),
 grid_clip AS MATERIALIZED (
+    SELECT i, j, hex, ST_Multi(hex) AS geom FROM grid_hex WHERE is_inner
+    UNION ALL
     SELECT gh.i, gh.j, gh.hex,
            ST_Multi(ST_CollectionExtract(ST_Union(ST_Intersection(gh.hex, p.g)), 3)) AS geom
     FROM grid_hex gh JOIN grid_parts p ON ST_Intersects(gh.hex, p.g)
+    WHERE NOT gh.is_inner
     GROUP BY gh.i, gh.j, gh.hex
 ),
 grid AS MATERIALIZED (
@@ -88,6 +94,7 @@ class Cell:
 
 def hex_grid(conn: Connection, size: float, city: str | None = None) -> list[Cell]:
     """The grid's cells (ordered by id)."""
+    no_jit(conn)
     rows = conn.execute(
         text(
             f"""WITH {GRID_CTE}

@@ -6,16 +6,28 @@ Method (what the planners' page states under the map):
    the EPSG:2180 hexagonal grid (:mod:`geo.analysis.grid`), in PostGIS. A line or polygon
    counts once, at ``ST_PointOnSurface``; a point on the edge between two cells counts once.
 2. Cells clipped by the city outline to less than ``min_share`` of a full hexagon are not
-   tested (a sliver with one point would be an extreme rate). The value of a tested cell is
-   its count divided by its share, i.e. points per full-hexagon area, so that edge cells are
-   comparable with inner ones.
-3. Gi* (``esda.G_Local``, ``star=True``, binary weights: the cell itself and the cells within
-   ``rings`` rings) with conditional permutation inference, seeded.
-4. The p-value of a cell is two-sided and counts ties: ``p = min(1, 2·min(p_hot, p_cold))``,
-   ``p_hot = (#{G*_perm ≥ G*} + 1) / (P + 1)``, ``p_cold = (#{G*_perm ≤ G*} + 1) / (P + 1)``.
-   esda's own ``p_sim`` folds the tails with a strict inequality, which for count data full of
-   zeros calls every empty neighbourhood a significant cold spot (p = 1/(P+1)); we therefore
-   compute the p-values from the permutation distribution that esda returns.
+   tested (a sliver is too small to say anything about).
+3. The statistic is Gi* (``esda.G_Local``, ``star=True``, binary weights: the cell itself and
+   the cells within ``rings`` rings), reported with its analytical z-score.
+4. Significance is Monte Carlo, seeded, with one of two null hypotheses (``inference``):
+
+   - ``"csr"`` (default) — *complete spatial randomness*: the same number of points dropped
+     independently and uniformly over the tested area, i.e. cell counts ~ Multinomial(N,
+     cell area / total area). This is the question "do ideas cluster here beyond chance?".
+   - ``"permutation"`` — esda's conditional permutation: the observed cell values (count per
+     full-hexagon area) shuffled over the other cells, the cell's own value held fixed. It
+     asks whether *neighbourhoods* of high values are arranged non-randomly, given the values.
+     It cannot flag a cluster confined to one or two cells: with the focal value fixed, the
+     cell holding 45 of 550 points got p = 0.01 in our test (p = 1.0 when it held all 50),
+     and its neighbours p ≈ 0.01 (the one extreme value is drawn into a random
+     neighbourhood ~1 % of the time), which FDR over ~500 cells does not let through.
+     Hence "csr" is the default.
+
+   The p-value of a cell is two-sided and counts ties: ``p = min(1, 2·min(p_hot, p_cold))``,
+   ``p_hot = (#{G*_sim ≥ G*} + 1) / (P + 1)``, ``p_cold = (#{G*_sim ≤ G*} + 1) / (P + 1)``.
+   (esda's own ``p_sim`` folds the tails with a strict inequality, which for count data full
+   of zeros calls every empty neighbourhood a significant cold spot, p = 1/(P+1); we compute
+   the p-values from the simulated distribution instead.)
 5. A cell is a hot (cold) spot when its p-value is at most the cut-off — ``alpha`` without
    correction, ``alpha/m`` with Bonferroni, the Benjamini–Hochberg cut-off with ``fdr`` (m =
    number of tested cells) — and its G* lies in the upper (lower) tail.
@@ -36,10 +48,12 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from geo.analysis.grid import GRID_CTE, Cell, grid_params, neighbours
-from geo.analysis.source import Source, union_sql
+from geo.analysis.source import Source, no_jit, union_sql
 
 Correction = Literal["none", "fdr", "bonferroni"]
 CORRECTIONS: tuple[str, ...] = ("none", "fdr", "bonferroni")
+Inference = Literal["csr", "permutation"]
+INFERENCES: tuple[str, ...] = ("csr", "permutation")
 
 HOT = "hot"
 COLD = "cold"
@@ -49,18 +63,74 @@ NOT_TESTED = "not_tested"
 DEFAULT_PERMUTATIONS = 9999
 MAX_PERMUTATIONS = 200_000
 _BATCH = 10_000  # permutations per esda run: bounds memory at cells × 10 000 floats
+_SIM_BATCH_VALUES = 4_000_000  # simulated cell counts held at once (CSR), ~32 MB
 
 
 @dataclass(frozen=True)
 class GiStar:
     """Gi* for each input value (arrays aligned with the input)."""
 
-    g: np.ndarray  # G* statistic
-    z: np.ndarray  # analytical z-score of G* (Getis & Ord)
-    p: np.ndarray  # two-sided permutation pseudo p-value (ties counted, see module doc)
+    g: np.ndarray  # G* statistic (esda)
+    z: np.ndarray  # analytical z-score of G* (Getis & Ord; esda's Zs)
+    z_sim: np.ndarray  # G* standardised by the simulated null distribution
+    p: np.ndarray  # two-sided Monte Carlo pseudo p-value (ties counted, see module doc)
     p_hot: np.ndarray  # one-sided, upper tail
     p_cold: np.ndarray  # one-sided, lower tail
     permutations: int
+
+
+def _weights(neighbour_lists: Sequence[Sequence[int]]):  # -> libpysal.weights.W
+    from libpysal.weights import W
+
+    n = len(neighbour_lists)
+    return W(
+        {i: list(nb) for i, nb in enumerate(neighbour_lists)},
+        id_order=list(range(n)),
+        silence_warnings=True,
+    )
+
+
+def _esda_g_local(
+    y: np.ndarray, neighbour_lists: Sequence[Sequence[int]], permutations: int, seed: int
+):
+    from esda import G_Local
+
+    with warnings.catch_warnings():
+        # esda warns that its conditional randomisation's default alternative will change;
+        # we do not use its p_sim (see the module docstring).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return G_Local(
+            y,
+            _weights(neighbour_lists),  # a fresh W: esda zeroes the diagonal it is given
+            transform="B",
+            permutations=permutations,
+            star=True,
+            keep_simulations=permutations > 0,
+            n_jobs=1,  # 2 shared cores; joblib processes cost more than they save here
+            seed=seed,
+        )
+
+
+def _degenerate(n: int, permutations: int) -> GiStar:
+    ones = np.ones(n)
+    zeros = np.zeros(n)
+    return GiStar(np.full(n, np.nan), zeros, zeros, ones, ones, ones, permutations)
+
+
+def _tails(ge: np.ndarray, le: np.ndarray, permutations: int) -> tuple[np.ndarray, ...]:
+    p_hot = (ge + 1) / (permutations + 1)
+    p_cold = (le + 1) / (permutations + 1)
+    return np.minimum(1.0, 2.0 * np.minimum(p_hot, p_cold)), p_hot, p_cold
+
+
+def _check(values: np.ndarray, neighbour_lists: Sequence[Sequence[int]], permutations: int) -> None:
+    if len(neighbour_lists) != len(values):
+        raise ValueError("values and neighbour lists differ in length")
+    if permutations < 99 or permutations > MAX_PERMUTATIONS:
+        raise ValueError(f"permutations must be between 99 and {MAX_PERMUTATIONS}")
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("values must be finite and non-negative")
 
 
 def gi_star(
@@ -69,67 +139,93 @@ def gi_star(
     permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = 0,
 ) -> GiStar:
-    """Gi* with binary weights (self included) and seeded conditional permutations.
+    """Gi* with binary weights (self included) and esda's seeded conditional permutations.
 
     ``neighbour_lists[k]`` are the positions of k's neighbours (not k itself).
     """
-    from esda import G_Local
-    from libpysal.weights import W
-
     y = np.asarray(values, dtype=float)
     n = len(y)
-    if len(neighbour_lists) != n:
-        raise ValueError("values and neighbour lists differ in length")
-    if permutations < 99 or permutations > MAX_PERMUTATIONS:
-        raise ValueError(f"permutations must be between 99 and {MAX_PERMUTATIONS}")
-    if n < 3 or not np.isfinite(y).all() or y.sum() <= 0 or np.ptp(y) == 0:
-        # No variation, no points: nothing can be a hot or cold spot.
-        ones = np.ones(n)
-        return GiStar(np.full(n, np.nan), np.zeros(n), ones, ones, ones, permutations)
-
-    ge = np.zeros(n)
-    le = np.zeros(n)
+    _check(y, neighbour_lists, permutations)
+    if n < 3 or y.sum() <= 0 or np.ptp(y) == 0:
+        return _degenerate(n, permutations)  # no variation: nothing is hot or cold
+    ge, le, s1, s2 = (np.zeros(n) for _ in range(4))
     g = z = None
-    done = 0
-    batch = 0
+    done = batch = 0
     while done < permutations:
         k = min(_BATCH, permutations - done)
-        # A fresh W per run: esda zeroes the diagonal of the sparse matrix it is given.
-        w = W(
-            {i: list(nb) for i, nb in enumerate(neighbour_lists)},
-            id_order=list(range(n)),
-            silence_warnings=True,
-        )
-        with warnings.catch_warnings():
-            # esda warns that its conditional randomisation's default alternative will
-            # change; we do not use its p_sim (see the module docstring).
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            lg = G_Local(
-                y,
-                w,
-                transform="B",
-                permutations=k,
-                star=True,
-                keep_simulations=True,
-                n_jobs=1,  # 2 shared cores; joblib processes cost more than they save here
-                seed=seed * 1009 + batch,
-            )
-        g, z = lg.Gs, lg.Zs
+        lg = _esda_g_local(y, neighbour_lists, k, seed * 1009 + batch)
+        g, z = np.asarray(lg.Gs), np.asarray(lg.Zs)
         # The observed and permuted sums add the same numbers in different orders: treat
         # values within a few ulps as ties (counted in both tails, which is conservative).
         eps = 1e-9 * np.maximum(np.abs(g), 1e-12)
         sims = lg.rGs
         ge += (sims >= (g - eps)[:, None]).sum(axis=1)
         le += (sims <= (g + eps)[:, None]).sum(axis=1)
+        s1 += sims.sum(axis=1)
+        s2 += (sims * sims).sum(axis=1)
         del sims, lg
         done += k
         batch += 1
-    p_hot = (ge + 1) / (permutations + 1)
-    p_cold = (le + 1) / (permutations + 1)
-    p = np.minimum(1.0, 2.0 * np.minimum(p_hot, p_cold))
     assert g is not None and z is not None
-    return GiStar(np.asarray(g), np.asarray(z), p, p_hot, p_cold, permutations)
+    p, p_hot, p_cold = _tails(ge, le, permutations)
+    return GiStar(g, z, _standardise(g, s1, s2, permutations), p, p_hot, p_cold, permutations)
+
+
+def _standardise(obs: np.ndarray, s1: np.ndarray, s2: np.ndarray, k: int) -> np.ndarray:
+    mean = s1 / k
+    sd = np.sqrt(np.maximum(s2 / k - mean * mean, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sd > 0, (obs - mean) / sd, 0.0)
+
+
+def gi_star_csr(
+    counts: Sequence[int] | np.ndarray,
+    areas: Sequence[float] | np.ndarray,
+    neighbour_lists: Sequence[Sequence[int]],
+    simulations: int = DEFAULT_PERMUTATIONS,
+    seed: int = 0,
+) -> GiStar:
+    """Gi* of point counts, tested against complete spatial randomness (seeded Monte Carlo).
+
+    Each simulation drops the observed total N of points independently over the cells with
+    probability proportional to ``areas`` (Multinomial(N, area share)) and recomputes G*.
+    """
+    from scipy import sparse
+
+    y = np.asarray(counts, dtype=float)
+    a = np.asarray(areas, dtype=float)
+    n = len(y)
+    _check(y, neighbour_lists, simulations)
+    if len(a) != n or not (a > 0).all():
+        raise ValueError("areas must be positive, one per cell")
+    if (y != np.round(y)).any():
+        raise ValueError("counts must be whole numbers")
+    total = int(y.sum())
+    if n < 3 or total == 0:
+        return _degenerate(n, simulations)
+    lg = _esda_g_local(y, neighbour_lists, 0, seed)
+    g, z = np.asarray(lg.Gs), np.asarray(lg.Zs)
+    rows = [i for i, nb in enumerate(neighbour_lists) for _ in range(len(nb) + 1)]
+    cols = [j for i, nb in enumerate(neighbour_lists) for j in (i, *nb)]
+    w_star = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    observed = np.rint(w_star @ y).astype(np.int64)  # neighbourhood counts; G* = this / N
+    rng = np.random.default_rng(seed)
+    probs = a / a.sum()
+    ge, le, s1, s2 = (np.zeros(n) for _ in range(4))
+    done = 0
+    step = max(1, _SIM_BATCH_VALUES // n)
+    while done < simulations:
+        k = min(step, simulations - done)
+        sim = rng.multinomial(total, probs, size=k)  # k × n cell counts
+        hood = np.asarray(w_star @ sim.T).astype(np.int64)  # n × k neighbourhood counts
+        ge += (hood >= observed[:, None]).sum(axis=1)
+        le += (hood <= observed[:, None]).sum(axis=1)
+        s1 += hood.sum(axis=1)
+        s2 += (hood.astype(float) ** 2).sum(axis=1)
+        done += k
+    p, p_hot, p_cold = _tails(ge, le, simulations)
+    z_sim = _standardise(observed.astype(float), s1, s2, simulations)
+    return GiStar(g, z, z_sim, p, p_hot, p_cold, simulations)
 
 
 def p_cutoff(p: Sequence[float] | np.ndarray, alpha: float, correction: str) -> float:
@@ -167,8 +263,8 @@ class HotspotCell:
     area_m2: float
     share: float
     count: int
-    value: float | None  # count / share, for tested cells
-    z: float | None
+    value: float | None  # count / share: points per full-hexagon area, for tested cells
+    z: float | None  # analytical Gi* z-score
     p: float | None
     cls: str  # "hot" | "cold" | "not_significant" | "not_tested"
 
@@ -179,14 +275,16 @@ class HotspotResult:
     size: float
     alpha: float
     correction: str
+    inference: str
     p_cutoff: float
     p_floor: float  # smallest attainable p-value, 2/(P+1)
     permutations: int
     seed: int
     rings: int
     min_share: float
-    n_points: int
-    n_tested: int
+    n_points: int  # features counted in any cell
+    n_tested: int  # cells tested
+    n_tested_points: int  # features in tested cells (the N of the CSR null)
     sources: int = 1
     notes: list[str] = field(default_factory=list)
 
@@ -223,6 +321,7 @@ def cell_counts(
                g.area_m2, g.share, g.cx, g.cy, coalesce(c.n, 0)
         FROM grid g LEFT JOIN counts c ON c.cell = g.id
         ORDER BY g.id"""
+    no_jit(conn)
     return [(Cell(*r[:8]), int(r[8])) for r in conn.execute(text(sql), params)]
 
 
@@ -233,6 +332,7 @@ def hotspots(
     *,
     alpha: float = 0.05,
     correction: Correction = "fdr",
+    inference: Inference = "csr",
     permutations: int | None = None,
     seed: int = 0,
     rings: int = 1,
@@ -244,6 +344,8 @@ def hotspots(
         raise ValueError("alpha must be between 0 and 1")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}")
+    if inference not in INFERENCES:
+        raise ValueError(f"inference must be one of {', '.join(INFERENCES)}")
     if not 0 <= min_share <= 1:
         raise ValueError("min_share must be between 0 and 1")
     counted = cell_counts(conn, sources, size, city)
@@ -256,10 +358,15 @@ def hotspots(
     position = {k: n for n, k in enumerate(tested)}
     nb = [[position[x] for x in all_nb[k] if x in position] for k in tested]
     values = np.array([counted[k][1] / counted[k][0].share for k in tested])
-    stats = gi_star(values, nb, permutations=perms, seed=seed)
+    if inference == "csr":
+        counts = np.array([counted[k][1] for k in tested])
+        areas = np.array([counted[k][0].area_m2 for k in tested])
+        stats = gi_star_csr(counts, areas, nb, simulations=perms, seed=seed)
+    else:
+        stats = gi_star(values, nb, permutations=perms, seed=seed)
     cut = p_cutoff(stats.p, alpha, correction)
     floor = 2.0 / (perms + 1)
-    if m and correction != "none" and floor > alpha / m:
+    if m and correction != "none" and cut == 0.0 and floor > alpha / m:
         need = math.ceil(floor * m / alpha)
         notes.append(
             f"with {perms} permutations no p-value is below {floor:.2g}: "
@@ -295,6 +402,7 @@ def hotspots(
         size=float(size),
         alpha=alpha,
         correction=correction,
+        inference=inference,
         p_cutoff=cut,
         p_floor=floor,
         permutations=perms,
@@ -303,6 +411,7 @@ def hotspots(
         min_share=min_share,
         n_points=sum(c for _, c in counted),
         n_tested=m,
+        n_tested_points=int(sum(counted[k][1] for k in tested)),
         sources=1 if isinstance(sources, Source) else len(sources),
         notes=notes,
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from geo.analysis.degrees import city_margins
-from geo.analysis.source import REVITALISATION_TABLE, Source
+from geo.analysis.source import REVITALISATION_TABLE, Source, no_jit
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,15 @@ def revitalisation_overlap(
             WHERE inside OR ST_DWithin(g2180, ST_Transform(geom, 2180), :dist)
         )
         SELECT area_id, fid, inside, dist, cost FROM hits ORDER BY area_id, dist, fid"""
+    no_jit(conn)
     hits = [
-        RevitalisationHit(int(a), int(f), bool(i), float(d), float(c) if c is not None else None)
+        RevitalisationHit(
+            feature_id=int(f),
+            area_id=int(a),
+            inside=bool(i),
+            distance_m=float(d),
+            cost=float(c) if c is not None else None,
+        )
         for a, f, i, d, c in conn.execute(text(sql), params)
     ]
     names = {

@@ -7,11 +7,14 @@
   index or a generated column refuses; ``civic_unaccent`` pins the dictionary and is
   declared IMMUTABLE — the usual, documented wrapper.
 * ``comment_supports`` / ``proposal_supports``: one support per person and item, enforced
-  by the primary key; the app inserts with ON CONFLICT DO NOTHING and bumps the counter
-  column in the same statement. ``user_id`` has no foreign key: the users table lives in
-  another migration branch.
-* ``budget_proposals`` gains ``supports``, ``photo`` (file name under var/uploads) and
-  ``address`` (what the resident picked in the address search).
+  by the primary key; the app inserts with ON CONFLICT DO NOTHING and, for comments, bumps
+  ``consultation_comments.supports`` in the same statement. ``user_id`` references
+  ``users`` (migration 0003, another branch: ``depends_on`` orders it first); deleting an
+  account keeps the row pointing at the anonymised tombstone, so "one per person" holds.
+* ``budget_proposals`` gains ``photo`` (file name under var/uploads) and ``address`` (what
+  the resident picked in the address search). A proposal's supports are counted from
+  ``proposal_supports`` when read (a counter column would bump ``updated_at`` — the MSIP
+  sync cursor — on every support).
 
 Revision ID: 0004_gazetteer
 Revises: 0002_layers
@@ -22,7 +25,7 @@ from alembic import op
 revision = "0004_gazetteer"
 down_revision = "0002_layers"
 branch_labels = None
-depends_on = None
+depends_on = "0003_accounts"
 
 KINDS = ("district", "quarter", "neighbourhood", "street", "address", "venue")
 
@@ -68,7 +71,7 @@ CREATE UNIQUE INDEX gazetteer_unique_address ON gazetteer (kind, search)
 
 CREATE TABLE comment_supports (
     comment_id bigint NOT NULL REFERENCES consultation_comments (id) ON DELETE CASCADE,
-    user_id bigint NOT NULL,
+    user_id bigint NOT NULL REFERENCES users (id),
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (comment_id, user_id)
 );
@@ -76,19 +79,15 @@ CREATE INDEX comment_supports_user ON comment_supports (user_id);
 
 CREATE TABLE proposal_supports (
     proposal_id bigint NOT NULL REFERENCES budget_proposals (id) ON DELETE CASCADE,
-    user_id bigint NOT NULL,
+    user_id bigint NOT NULL REFERENCES users (id),
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (proposal_id, user_id)
 );
 CREATE INDEX proposal_supports_user ON proposal_supports (user_id);
 
 ALTER TABLE budget_proposals
-    ADD COLUMN supports integer NOT NULL DEFAULT 0 CHECK (supports >= 0),
     ADD COLUMN photo text CHECK (photo ~ '^[0-9a-f]{{32}}\\.(jpg|png)$'),
     ADD COLUMN address text CHECK (length(address) <= 300);
-CREATE INDEX budget_proposals_author ON budget_proposals (author_id) WHERE author_id IS NOT NULL;
-CREATE INDEX consultation_comments_author ON consultation_comments (author_id)
-    WHERE author_id IS NOT NULL;
 CREATE INDEX consultation_comments_reply_to ON consultation_comments (reply_to)
     WHERE reply_to IS NOT NULL;
 """
@@ -97,11 +96,8 @@ CREATE INDEX consultation_comments_reply_to ON consultation_comments (reply_to)
 
 def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS consultation_comments_reply_to")
-    op.execute("DROP INDEX IF EXISTS consultation_comments_author")
-    op.execute("DROP INDEX IF EXISTS budget_proposals_author")
     op.execute(
-        "ALTER TABLE budget_proposals DROP COLUMN IF EXISTS supports, "
-        "DROP COLUMN IF EXISTS photo, DROP COLUMN IF EXISTS address"
+        "ALTER TABLE budget_proposals DROP COLUMN IF EXISTS photo, DROP COLUMN IF EXISTS address"
     )
     op.execute("DROP TABLE IF EXISTS proposal_supports, comment_supports, gazetteer CASCADE")
     op.execute("DROP FUNCTION IF EXISTS civic_search_key(text)")

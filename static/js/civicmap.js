@@ -1,7 +1,18 @@
 /* Civic Map: loads map layers from our own API and draws them.
- * Every string from the data is inserted with textContent, never as HTML. */
+ * Every string from the data is inserted with textContent, never as HTML.
+ *
+ * Layer kinds (app/maps.py CivicLayer hands each spec to civicmap.addLayer):
+ *   districts  the district outlines, linking to /districts/<n>
+ *   features   one registered layer (app/layer_pages.py map_spec): fetched from
+ *              /api/layers/<layer>/features for the current view (bbox on moveend,
+ *              debounced; a newer request aborts the older one), points clustered with
+ *              leaflet.markercluster, lines/polygons drawn with the layer's style.
+ * One control per map lists the feature layers (checkboxes) with their legend, and lists
+ * marked data-api beside the map can follow the map's view (civicmap.initLists). */
 (function () {
   "use strict";
+
+  var DEBOUNCE_MS = 250;
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -10,8 +21,9 @@
     return e;
   }
 
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json, application/json" } })
+  function getJSON(url, signal) {
+    return fetch(url, { credentials: "same-origin", signal: signal,
+                        headers: { Accept: "application/geo+json, application/json" } })
       .then(function (r) {
         if (!r.ok) throw new Error(url + ": HTTP " + r.status);
         return r.json();
@@ -21,6 +33,10 @@
   function announce(map, text) {
     var live = document.getElementById("map-status");
     if (live) live.textContent = text;
+  }
+
+  function fill(template, n) {
+    return String(template).replace("{n}", String(n));
   }
 
   function districts(map, spec) {
@@ -47,21 +63,440 @@
           .addTo(map).getElement().appendChild(el("span", f.properties.name));
       });
       map.getContainer().setAttribute("data-loaded-districts", String(fc.features.length));
-      announce(map, fc.features.length + " districts");
+      // The feature layers report their own counts in the status line.
+      if (!Object.keys(registry.layers).length) announce(map, fc.features.length + " districts");
     }).catch(function (e) { console.error(e); });
     return layer;
   }
 
-  var kinds = { districts: districts };
+  /* ---- feature layers ------------------------------------------------------------ */
+
+  var registry = { specs: {}, layers: {}, maps: [] };
+
+  function panes(map) {
+    if (!map.getPane("civicShapes")) {
+      map.createPane("civicShapes").style.zIndex = 420;  // above district outlines (400)
+      map.createPane("civicPoints").style.zIndex = 450;
+    }
+  }
+
+  function fieldByName(spec) {
+    var out = {};
+    (spec.fields || []).forEach(function (f) { out[f.name] = f; });
+    return out;
+  }
+
+  function formatValue(spec, f, v) {
+    if (v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length)) return "";
+    var lang = spec.lang || "pl";
+    if (f.type === "bool") return v ? spec.i18n.yes : spec.i18n.no;
+    if (f.type === "money") {
+      return new Intl.NumberFormat(lang, { maximumFractionDigits: 0 }).format(Number(v)) + " zł";
+    }
+    if (Array.isArray(v)) {
+      return v.map(function (x) { return (f.choices && f.choices[x]) || String(x); }).join(", ");
+    }
+    if (f.choices && f.choices[v]) return f.choices[v];
+    return String(v);
+  }
+
+  function colorOf(spec, props) {
+    if (spec.colorBy) {
+      var v = props[spec.colorBy];
+      for (var i = 0; i < spec.legend.length; i++) {
+        if (spec.legend[i].value === v) return spec.legend[i].color;
+      }
+    }
+    return null;
+  }
+
+  function pathStyle(spec, props) {
+    var s = spec.style, c = colorOf(spec, props);
+    return { color: c || s.color, fillColor: c || s.fillColor, weight: s.weight,
+             fillOpacity: s.fillOpacity, opacity: 0.9 };
+  }
+
+  function titleOf(spec, f) {
+    var t = f.properties[spec.titleField];
+    if (t === null || t === undefined || t === "") return spec.title + " #" + f.id;
+    t = String(t);
+    return t.length > 140 ? t.slice(0, 139) + "…" : t;
+  }
+
+  function permalinkOf(spec, id) { return spec.permalink.replace("{id}", String(id)); }
+
+  /* A popup as DOM nodes: every value goes in with textContent. */
+  function popupContent(spec, f) {
+    var byName = fieldByName(spec), box = el("div", null, "civic-popup");
+    box.appendChild(el("p", spec.title, "popup-layer"));
+    var p = el("p", null, "popup-title"), a = el("a", titleOf(spec, f));
+    a.href = permalinkOf(spec, f.id);
+    p.appendChild(a);
+    box.appendChild(p);
+    var dl = el("dl");
+    (spec.popupFields || []).forEach(function (name) {
+      var fld = byName[name];
+      if (!fld || name === spec.titleField) return;
+      var text = formatValue(spec, fld, f.properties[name]);
+      if (!text) return;
+      dl.appendChild(el("dt", fld.title));
+      dl.appendChild(el("dd", text.length > 300 ? text.slice(0, 299) + "…" : text));
+    });
+    if (dl.childNodes.length) box.appendChild(dl);
+    var more = el("a", spec.i18n.details + " →", "popup-more");
+    more.href = permalinkOf(spec, f.id);
+    box.appendChild(more);
+    return box;
+  }
+
+  function clusterIcon(spec) {
+    return function (cluster) {
+      var n = cluster.getChildCount();
+      var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+      var inner = el("div");
+      inner.style.borderColor = spec.style.color;
+      inner.appendChild(el("span", String(n)));
+      inner.appendChild(el("span", " " + spec.i18n.items + ": " + spec.title, "visually-hidden"));
+      return L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " civic-cluster",
+                         iconSize: L.point(40, 40) });
+    };
+  }
+
+  function bboxParam(map) {
+    var b = map.getBounds();
+    function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+    return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
+            clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)]
+      .map(function (v) { return v.toFixed(6); }).join(",");
+  }
+
+  function features(map, spec) {
+    panes(map);
+    // folium drops max_zoom when tiles=None; leaflet.markercluster needs one.
+    if (!isFinite(map.getMaxZoom())) map.setMaxZoom(19);
+    registry.specs[spec.layer] = spec;
+    if (registry.maps.indexOf(map) < 0) registry.maps.push(map);
+    var container = map.getContainer();
+    var group = L.layerGroup();
+    var shapes = L.geoJSON(null, {
+      pane: "civicShapes",
+      style: function (f) { return pathStyle(spec, f.properties); },
+      onEachFeature: function (f, lyr) {
+        lyr.bindPopup(function () { return popupContent(spec, f); });
+      }
+    }).addTo(group);
+    var single = !!spec.featureUrl;
+    var clustered = !single && spec.style.cluster && typeof L.markerClusterGroup === "function";
+    var points = clustered
+      ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45, chunkedLoading: true,
+                               spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon(spec) })
+      : L.featureGroup();
+    if (clustered) {
+      points.on("clusterkeypress", function (e) {
+        var key = e.originalEvent && (e.originalEvent.key || e.originalEvent.keyCode);
+        if (key === "Enter" || key === 13 || key === " ") e.layer.zoomToBounds();
+      });
+    }
+    points.addTo(group);
+
+    var state = { spec: spec, group: group, count: 0, hasMore: false, requests: 0,
+                  controller: null, timer: null, bbox: null, error: null };
+    registry.layers[spec.layer] = state;
+
+    function pointMarkers(f) {
+      var g = f.geometry, coords = g.type === "Point" ? [g.coordinates] : g.coordinates;
+      var st = pathStyle(spec, f.properties);
+      return coords.map(function (c) {
+        var m = L.circleMarker([c[1], c[0]], {
+          pane: "civicPoints", radius: spec.style.radius, color: st.color, weight: 1.5,
+          fillColor: st.fillColor, fillOpacity: 0.85
+        });
+        m.feature = f;
+        m.bindPopup(function () { return popupContent(spec, f); });
+        return m;
+      });
+    }
+
+    function draw(list) {
+      shapes.clearLayers();
+      points.clearLayers();
+      var markers = [];
+      list.forEach(function (f) {
+        if (!f.geometry) return;
+        if (f.geometry.type === "Point" || f.geometry.type === "MultiPoint") {
+          markers = markers.concat(pointMarkers(f));
+        } else {
+          shapes.addData(f);
+        }
+      });
+      if (clustered) points.addLayers(markers); else markers.forEach(function (m) { points.addLayer(m); });
+      state.count = list.length;
+      container.setAttribute("data-loaded-" + spec.layer, String(list.length));
+      updateStatus();
+    }
+
+    function load() {
+      if (!map.hasLayer(group)) return;
+      if (state.controller) state.controller.abort();
+      var ctrl = state.controller = new AbortController();
+      var url;
+      if (single) {
+        url = spec.featureUrl;
+      } else {
+        var params = new URLSearchParams(spec.params || {});
+        state.bbox = bboxParam(map);
+        params.set("bbox", state.bbox);
+        params.set("limit", String(spec.limit || 1000));
+        url = spec.url + "?" + params.toString();
+      }
+      state.requests += 1;
+      container.setAttribute("data-requests-" + spec.layer, String(state.requests));
+      getJSON(url, ctrl.signal).then(function (data) {
+        if (ctrl !== state.controller) return;  // a newer request is on its way
+        state.controller = null;
+        state.error = null;
+        if (single) {
+          draw([data]);
+          var b = L.featureGroup([shapes, points]).getBounds();
+          // A point has zero extent, where fitBounds' padding makes the zoom arbitrary.
+          if (b.isValid() && b.getSouthWest().equals(b.getNorthEast())) map.setView(b.getCenter(), 17);
+          else if (b.isValid()) map.fitBounds(b, { maxZoom: 17, padding: [30, 30] });
+        } else {
+          state.hasMore = !!data.next;
+          draw(data.features || []);
+        }
+        document.dispatchEvent(new CustomEvent("civicmap:loaded", { detail: { layer: spec.layer } }));
+      }).catch(function (e) {
+        if (e && e.name === "AbortError") return;
+        state.error = e;
+        updateStatus();
+        console.error(e);
+      });
+    }
+
+    function schedule() {
+      if (single) return;
+      clearTimeout(state.timer);
+      state.timer = setTimeout(load, DEBOUNCE_MS);
+    }
+    state.load = load;
+
+    map.on("moveend", schedule);
+    group.on("add", function () {
+      // Debounced: the page's own fitBounds right after start-up would abort a first load.
+      if (!single) schedule(); else if (!state.count) load();
+      updateStatus();
+    });
+    group.on("remove", function () {
+      if (state.controller) { state.controller.abort(); state.controller = null; }
+      updateStatus();
+    });
+    panel(map, spec).add(spec, group, state);
+    if (spec.visible !== false) group.addTo(map);
+    return group;
+  }
+
+  /* The status line under the map: how many features each visible layer shows. */
+  function updateStatus() {
+    var parts = [], any = null;
+    Object.keys(registry.layers).forEach(function (name) {
+      var st = registry.layers[name], sp = st.spec;
+      var shown = registry.maps.some(function (m) { return m.hasLayer(st.group); });
+      var row = document.querySelector('[data-panel-count="' + name + '"]');
+      if (row) row.textContent = shown ? "(" + st.count + (st.hasMore ? "+" : "") + ")" : "";
+      // A legend only for what is on the map: eight statuses of an empty layer are noise.
+      var leg = document.querySelector('[data-panel-legend="' + name + '"]');
+      if (leg) leg.hidden = !shown || !st.count;
+      if (!shown || sp.featureUrl) return;
+      any = sp;
+      if (st.error) { parts.push(sp.title + ": " + sp.i18n.error); return; }
+      if (!st.count) return;
+      var text = sp.title + ": " + st.count;
+      if (st.hasMore) text += " (" + fill(sp.i18n.more, st.count) + ")";
+      parts.push(text);
+    });
+    var live = document.getElementById("map-status");
+    if (live && any) live.textContent = parts.length ? parts.join(" · ") : fill(any.i18n.loaded, 0);
+  }
+
+  /* ---- the layer switcher and legend (one control per map) ----------------------------- */
+
+  var panels = [];
+
+  function panel(map, spec) {
+    for (var i = 0; i < panels.length; i++) if (panels[i].map === map) return panels[i];
+    var details = el("details", null, "civic-panel");
+    var summary = el("summary", spec.i18n.panel);
+    details.appendChild(summary);
+    var fieldset = el("fieldset");
+    fieldset.appendChild(el("legend", spec.i18n.layers, "visually-hidden"));
+    details.appendChild(fieldset);
+    if (map.getSize().x >= 640) details.open = true;
+    var Control = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var box = L.DomUtil.create("div", "leaflet-control civic-panel-box");
+        box.appendChild(details);
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    new Control().addTo(map);
+    var p = {
+      map: map,
+      add: function (sp, group, state) {
+        var row = el("div", null, "civic-panel-layer");
+        var id = map.getContainer().id + "-layer-" + sp.layer;
+        var input = el("input");
+        input.type = "checkbox";
+        input.id = id;
+        input.checked = sp.visible !== false;
+        input.setAttribute("data-layer", sp.layer);
+        var label = el("label");
+        label.htmlFor = id;
+        var sw = el("span", null, "swatch");
+        sw.style.background = sp.style.fillColor;
+        sw.style.borderColor = sp.style.color;
+        sw.setAttribute("aria-hidden", "true");
+        label.appendChild(sw);
+        label.appendChild(document.createTextNode(sp.title + " "));
+        var count = el("span", "", "count");
+        count.setAttribute("data-panel-count", sp.layer);
+        label.appendChild(count);
+        row.appendChild(input);
+        row.appendChild(label);
+        input.addEventListener("change", function () {
+          if (input.checked) map.addLayer(group); else map.removeLayer(group);
+        });
+        if (sp.legend && sp.legend.length) {
+          var ul = el("ul", null, "civic-legend");
+          ul.setAttribute("aria-label", sp.i18n.legend + ": " + sp.title);
+          ul.setAttribute("data-panel-legend", sp.layer);
+          ul.hidden = true;
+          sp.legend.forEach(function (entry) {
+            var li = el("li"), s = el("span", null, "swatch");
+            s.style.background = entry.color;
+            s.setAttribute("aria-hidden", "true");
+            li.appendChild(s);
+            li.appendChild(document.createTextNode(entry.title));
+            ul.appendChild(li);
+          });
+          row.appendChild(ul);
+        }
+        fieldset.appendChild(row);
+      }
+    };
+    panels.push(p);
+    return p;
+  }
+
+  /* ---- lists beside the map that follow its view ---------------------------------------- */
+
+  function listItem(spec, f) {
+    var byName = fieldByName(spec), li = el("li");
+    li.setAttribute("data-id", String(f.id));
+    var a = el("a", titleOf(spec, f));
+    a.href = permalinkOf(spec, f.id);
+    li.appendChild(a);
+    var meta = el("span", null, "meta");
+    (spec.listFields || []).forEach(function (name) {
+      var fld = byName[name];
+      if (!fld || name === spec.titleField) return;
+      var text = formatValue(spec, fld, f.properties[name]);
+      if (text) meta.appendChild(el("span", fld.title + ": " + (text.length > 200 ? text.slice(0, 199) + "…" : text)));
+    });
+    if (meta.childNodes.length) { li.appendChild(document.createTextNode(" ")); li.appendChild(meta); }
+    return li;
+  }
+
+  function initLists() {
+    var host = document.querySelector("[data-list-live]");
+    var map = registry.maps[0];
+    var lists = Array.prototype.slice.call(document.querySelectorAll("ul.feature-list[data-api]"));
+    if (!host || !map || !lists.length) return;
+    var any = registry.specs[lists[0].getAttribute("data-layer")];
+    if (!any) return;
+    var input = el("input"), label = el("label");
+    input.type = "checkbox";
+    input.id = "list-follow-map";
+    label.htmlFor = "list-follow-map";
+    label.textContent = any.i18n.visibleOnly;
+    host.appendChild(input);
+    host.appendChild(label);
+    var saved = lists.map(function (ul) { return Array.prototype.slice.call(ul.childNodes); });
+    var controllers = {}, timer = null;
+    var status = document.getElementById("list-status");
+
+    function refresh() {
+      var total = 0, pending = lists.length;
+      lists.forEach(function (ul) {
+        var name = ul.getAttribute("data-layer"), spec = registry.specs[name];
+        if (!spec) { pending -= 1; return; }
+        if (controllers[name]) controllers[name].abort();
+        var ctrl = controllers[name] = new AbortController();
+        var url = new URL(ul.getAttribute("data-api"), window.location.href);
+        url.searchParams.set("bbox", bboxParam(map));
+        url.searchParams.set("limit", "50");
+        getJSON(url.pathname + url.search, ctrl.signal).then(function (fc) {
+          if (ctrl !== controllers[name]) return;
+          while (ul.firstChild) ul.removeChild(ul.firstChild);
+          fc.features.forEach(function (f) { ul.appendChild(listItem(spec, f)); });
+          total += fc.features.length;
+          pending -= 1;
+          if (!pending && status) {
+            status.textContent = total ? fill(spec.i18n.listLoaded, total + (fc.next ? "+" : "")) : spec.i18n.listEmpty;
+          }
+          ul.setAttribute("data-live-count", String(fc.features.length));
+        }).catch(function (e) { if (!e || e.name !== "AbortError") console.error(e); });
+      });
+    }
+
+    function restore() {
+      lists.forEach(function (ul, i) {
+        while (ul.firstChild) ul.removeChild(ul.firstChild);
+        saved[i].forEach(function (n) { ul.appendChild(n); });
+        ul.removeAttribute("data-live-count");
+      });
+      if (status) status.textContent = "";
+    }
+
+    function toggleStatic(hide) {
+      Array.prototype.forEach.call(document.querySelectorAll(".feature-section .pager, .feature-section .empty"),
+        function (n) { n.hidden = hide; });
+    }
+
+    input.addEventListener("change", function () {
+      toggleStatic(input.checked);
+      if (input.checked) refresh(); else restore();
+    });
+    map.on("moveend", function () {
+      if (!input.checked) return;
+      clearTimeout(timer);
+      timer = setTimeout(refresh, DEBOUNCE_MS);
+    });
+  }
+
+  var kinds = { districts: districts, features: features };
 
   window.civicmap = {
     el: el,
     getJSON: getJSON,
     kinds: kinds,
+    specs: registry.specs,
+    layers: registry.layers,
+    maps: registry.maps,
+    initLists: initLists,
     addLayer: function (map, spec) {
       var make = kinds[spec.kind];
       if (!make) { console.error("unknown layer kind " + spec.kind); return null; }
       return make(map, spec);
     }
   };
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", initLists);
+  } else {
+    setTimeout(initLists, 0);
+  }
 })();

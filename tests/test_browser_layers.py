@@ -1,0 +1,170 @@
+"""Issue 3 in Chromium: clustered points loaded from the API for the view, the layer switcher
+and legend, lists that open permalinks, escaped titles, no foreign requests, axe.
+
+The layer drawn here is registered by the test (test_layers_web.LAYER): the map, list and
+permalink come from the registry with no other code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import test_layers_web as web
+
+pytestmark = pytest.mark.browser
+
+AXE_URL = "/static/vendor/{}/axe.min.js".format(
+    next((Path(__file__).resolve().parents[1] / "static" / "vendor").glob("axe-core-*")).name
+)
+
+
+def axe(page) -> list[dict]:
+    """axe-core, WCAG 2.1 A/AA. Loaded by URL: our CSP refuses an inline script (conftest's
+    run_axe inlines it), and 'self' is what the pages allow."""
+    page.add_script_tag(url=AXE_URL)
+    return page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(
+             v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
+    )
+
+
+@pytest.fixture(scope="module")
+def ids(engine):
+    found = web.install(engine)
+    web.registry.register(web.LAYER)
+    yield found
+    web.uninstall(engine)
+
+
+def feature_requests(page) -> list[str]:
+    return [u for u in page.watch.requests if f"/api/layers/{web.NAME}/features?" in u]
+
+
+def wait_loaded(page, layer: str = web.NAME) -> None:
+    page.wait_for_selector(f"#map_main[data-loaded-{layer}]", state="attached", timeout=15000)
+
+
+def test_home_clusters_points_loaded_for_the_view(page, live_server, ids):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/")
+    wait_loaded(page)
+    first = feature_requests(page)
+    assert first, "the layer was not fetched from the API"
+    assert "bbox" in parse_qs(urlsplit(first[-1]).query)
+    # Move the map (drag it with the mouse): the layer is fetched again for the new view.
+    box = page.locator("#map_main").bounding_box()
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 80, y - 40, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => Number(document.querySelector('#map_main').dataset.requestsWebTest) > {len(first)}"
+    )
+    page.wait_for_function(
+        "() => !civicmap.layers['web-test'].controller",  # the newest request has answered
+    )
+    later = feature_requests(page)
+    bboxes = {parse_qs(urlsplit(u).query)["bbox"][0] for u in later}
+    assert len(bboxes) >= 2, "the view moved but the bbox did not"
+    clusters = page.locator(".civic-cluster")
+    assert clusters.count() >= 1
+    biggest = max(int(t) for t in page.locator(".civic-cluster span:not(.visually-hidden)").all_inner_texts())
+    assert biggest > 10  # the generated points near the Rynek are one cluster at city zoom
+    # the cluster names itself for screen readers (role=button from Leaflet)
+    assert web.LAYER.title("pl") in clusters.first.inner_text() or clusters.first.get_attribute("role")
+    assert page.watch.foreign() == [] and page.watch.errors == []
+
+
+def test_switcher_and_legend(page, live_server, ids):
+    page.goto(live_server + "/")
+    wait_loaded(page)
+    panel = page.locator(".civic-panel")
+    assert panel.locator("summary").inner_text() == "Warstwy i legenda"
+    box = page.get_by_role("checkbox", name=re.compile(web.LAYER.title("pl")))
+    assert box.is_checked()
+    legend = page.locator('[data-panel-legend="web-test"]')
+    assert legend.is_visible() and "zieleń" in legend.inner_text()
+    page.wait_for_selector(".civic-cluster")
+    box.uncheck()
+    page.wait_for_function("() => !document.querySelector('.civic-cluster')")
+    assert not legend.is_visible()
+    n = len(feature_requests(page))
+    box.check()
+    page.wait_for_selector(".civic-cluster")
+    assert len(feature_requests(page)) > n  # shown again: fetched for the current view
+
+
+def test_clicking_a_list_entry_opens_the_permalink(page, live_server, ids):
+    page.goto(live_server + f"/layers/{web.NAME}?district=18")
+    page.get_by_role("link", name="Przystanek w Nowej Hucie").click()
+    page.wait_for_url(f"**/layers/{web.NAME}/{ids['huta']}")
+    assert page.locator("h1").inner_text() == "Przystanek w Nowej Hucie"
+    assert page.locator("dd.prop-category").inner_text() == "transport"
+    wait_loaded(page)
+    assert page.locator("#map_main").get_attribute(f"data-loaded-{web.NAME}") == "1"
+    # from the home page's list too
+    page.goto(live_server + f"/?layer={web.NAME}&category=transport")
+    page.locator("#features").get_by_role("link", name="Przystanek w Nowej Hucie").click()
+    page.wait_for_url(f"**/layers/{web.NAME}/{ids['huta']}")
+    assert page.watch.foreign() == []
+
+
+def test_an_xss_title_is_text_on_the_map_and_in_lists(page, live_server, ids):
+    page.goto(live_server + f"/layers/{web.NAME}/{ids['xss']}")
+    wait_loaded(page)
+    assert page.locator("h1").inner_text() == web.XSS
+    marker = page.locator(".leaflet-civicPoints-pane path.leaflet-interactive")
+    marker.first.click()
+    popup = page.locator(".civic-popup")
+    popup.wait_for()
+    assert popup.locator(".popup-title").inner_text() == web.XSS
+    assert popup.locator("img").count() == 0
+    # the list beside the home map, refreshed from the API for the view
+    page.goto(live_server + f"/?layer={web.NAME}&edition=2024")
+    wait_loaded(page)
+    page.get_by_label("Tylko obiekty widoczne na mapie").check()
+    page.wait_for_selector(f'ul.feature-list[data-layer="{web.NAME}"][data-live-count]')
+    items = page.locator(f'ul.feature-list[data-layer="{web.NAME}"] li a').all_inner_texts()
+    assert web.XSS in items
+    assert page.locator("main img").count() == 0
+    assert page.watch.dialogs == [] and page.watch.errors == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/districts/1", "/layers/budget-proposals", "/layers/web-test", "PERMALINK", "/layers"],
+)
+def test_pages_are_accessible_and_local(page, live_server, ids, path):
+    if path == "PERMALINK":
+        path = f"/layers/{web.NAME}/{ids['bridge']}"
+    page.goto(live_server + path)
+    if path != "/layers":
+        page.wait_for_selector("#map_main[data-loaded-districts]", state="attached")
+    assert axe(page) == []
+    assert page.watch.foreign() == []
+    assert page.watch.errors == [] and page.watch.dialogs == []
+
+
+def test_phone_viewport_shows_map_and_list(page, live_server, ids, tmp_path):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(live_server + "/")
+    wait_loaded(page)
+    shot = tmp_path / "home-375.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    m = page.locator("#map_main").bounding_box()
+    assert m["x"] >= 0 and m["x"] + m["width"] <= 375 and m["width"] > 300 and m["height"] > 250
+    assert m["y"] < 740  # the map is on the first screen
+    # no horizontal scrolling, and the list is reachable below the map
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    page.locator("#features").scroll_into_view_if_needed()
+    assert page.locator("#features form.filters").is_visible()
+    assert page.locator(f'ul.feature-list[data-layer="{web.NAME}"] li').first.is_visible()
+    # the layer panel starts closed on a phone, so it does not cover the map
+    assert page.locator(".civic-panel").get_attribute("open") is None
