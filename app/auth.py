@@ -49,6 +49,7 @@ from flask import (
 from flask_babel import gettext, ngettext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from werkzeug.routing import BuildError
 
 from app.security import rate_limit, rotate_csrf
 
@@ -970,8 +971,13 @@ def account():
         mine = contributions(conn, user.id)
         notes = list_notifications(conn, user.id)
     unread = sum(1 for n in notes if not n["read"])
+    try:
+        all_contributions = url_for("proposals.contributions")
+    except BuildError:
+        all_contributions = None
     return render_template(
         "account/index.html",
+        all_contributions=all_contributions,
         user=user,
         districts=districts,
         errors=errors,

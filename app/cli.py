@@ -164,7 +164,8 @@ def users_add(email, name, roles, district, council_district, ngo_id, password) 
     from app.moderation import record_audit
 
     app = _app()
-    with app.app_context(), app.extensions["engine"].begin() as conn:
+    # a request context: messages and the language selector need one (Polish by default)
+    with app.test_request_context("/?lang=pl"), app.extensions["engine"].begin() as conn:
         try:
             email = validate_email(email)
             name = validate_name(name)

@@ -540,6 +540,9 @@ def _store_comment(
             id=row.id,
             title=data["body"][:80],
         )
+    from app.councils import notify_council  # district councils (issue 5)
+
+    notify_council(conn, None, "consultation_comments", row.id)  # skips pending comments
     return row.id, False
 
 

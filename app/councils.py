@@ -821,7 +821,6 @@ def html_to_pdf(html: str, chromium: str, timeout: int = 90) -> bytes:
             "--disable-sync",
             "--disable-extensions",
             "--no-first-run",
-            "--blink-settings=scriptEnabled=false",
             f"--user-data-dir={tmp}/profile",
             "--no-pdf-header-footer",
             f"--print-to-pdf={out}",
@@ -930,8 +929,8 @@ def notify_council(
     e-mail too where configured (:func:`mail_enabled`), sent only after the transaction has
     committed (never for a write that rolled back). Returns the notifications created.
     """
-    if kind not in _KIND_SQL:
-        raise ValueError(f"notify_council: unknown kind {kind!r}")
+    if kind not in _KIND_SQL:  # content councils do not follow (e.g. another moderated table)
+        return 0
     vis = visibility()
     states = vis.proposal_states if kind == "budget_proposals" else vis.comment_states
     item = conn.execute(text(_KIND_SQL[kind]), {"id": target_id, "states": list(states)}).first()

@@ -910,6 +910,9 @@ def _store(conn: Connection, user: User, data: ProposalInput, edition: int, phot
         notify(
             conn, user.id, "content_pending", kind="budget_proposals", id=row.id, title=data.title
         )
+    from app.councils import notify_council  # district councils (issue 5)
+
+    notify_council(conn, None, "budget_proposals", row.id)  # skips drafts and held items
     replaced = (
         previous.photo if previous is not None and previous.photo != params["photo"] else None
     )

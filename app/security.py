@@ -172,16 +172,20 @@ def _submitted_token() -> str | None:
 
 
 def _origin_ok() -> bool:
-    """If the browser says where the request came from, it must be this site."""
+    """If the browser says where the request came from, it must be this site.
+
+    Hosts are compared, not schemes: behind a TLS-terminating proxy the app may see http
+    while the browser says https (the token check below is the real guard)."""
     origin = request.headers.get("Origin")
-    if not origin or origin == "null":
-        return origin != "null"
-    allowed = {request.host_url.rstrip("/")}
+    if not origin:
+        return True
+    if origin == "null":
+        return False
+    allowed = {request.host.lower()}
     base = current_app.config.get("BASE_URL")
     if base:
-        parts = urlsplit(base)
-        allowed.add(f"{parts.scheme}://{parts.netloc}")
-    return origin.rstrip("/") in allowed
+        allowed.add(urlsplit(base).netloc.lower())
+    return urlsplit(origin).netloc.lower() in allowed
 
 
 def check_csrf() -> None:

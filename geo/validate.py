@@ -141,7 +141,9 @@ def _polygon(value: Any, counter: _Counter) -> Polygon:
         raise GeometryError("invalid_coordinates", "Wielokąt: oczekiwano listy pierścieni.")
     rings = [_ring(r, counter) for r in value]
     poly = Polygon(rings[0], rings[1:])
-    if poly.area == 0:
+    # All vertices on one line (or one point): no area at all. A bowtie also sums to zero
+    # area, but its vertices span a plane — that one is a self-intersection.
+    if MultiPoint(rings[0]).convex_hull.area == 0:
         raise GeometryError("degenerate", "Wielokąt ma zerową powierzchnię.")
     if not poly.is_valid:
         reason = explain_validity(poly)
@@ -212,13 +214,15 @@ def parse_geometry(
 
 
 def check_size(conn: Connection, geom: BaseGeometry) -> None:
-    """Refuse slivers measured in metres (EPSG:2180): a zero-length line or a needle polygon."""
+    """Refuse slivers measured in metres (on the ellipsoid): a zero-length line, a needle polygon."""
     if geom.geom_type in ("Point", "MultiPoint"):
         return
+    # geography, not ST_Transform: metres without PROJ (whose first use in a new database
+    # session costs about a second)
     row = conn.execute(
         text(
             "SELECT ST_Length(g), ST_Area(g) FROM "
-            "(SELECT ST_Transform(ST_GeomFromText(:wkt, 4326), 2180) AS g) s"
+            "(SELECT ST_GeomFromText(:wkt, 4326)::geography AS g) s"
         ),
         {"wkt": geom.wkt},
     ).one()

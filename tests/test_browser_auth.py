@@ -4,11 +4,28 @@ a hostile name that never runs, axe on the account pages, and folium pages under
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import login_page, run_axe
+from tests.conftest import login_page
+
+AXE_URL = "/static/vendor/{}/axe.min.js".format(
+    next((Path(__file__).resolve().parents[1] / "static" / "vendor").glob("axe-core-*")).name
+)
+
+
+def run_axe(page) -> list[dict]:
+    """axe-core by URL ('self'): our CSP refuses the inline copy conftest's run_axe adds."""
+    page.add_script_tag(url=AXE_URL)
+    return page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(
+             v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
+    )
+
 
 pytestmark = pytest.mark.browser
 
@@ -118,7 +135,7 @@ def test_hostile_name_never_runs_and_moderator_hides(page, live_server, make_use
     page.wait_for_url(f"{live_server}/moderation")
     assert page.get_by_text("Kolejka jest pusta").is_visible()
     page.goto(f"{live_server}/moderation/audit")
-    assert page.get_by_role("cell", name=re.escape(XSS_IMG)).first.is_visible()
+    assert page.get_by_role("cell", name=XSS_IMG).first.is_visible()
 
     # the author sees the notification, with the hostile text shown as text
     login_page(page, live_server, author)

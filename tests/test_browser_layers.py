@@ -72,9 +72,9 @@ def test_home_clusters_points_loaded_for_the_view(page, live_server, ids):
     later = feature_requests(page)
     bboxes = {parse_qs(urlsplit(u).query)["bbox"][0] for u in later}
     assert len(bboxes) >= 2, "the view moved but the bbox did not"
-    clusters = page.locator(".civic-cluster")
+    clusters = page.locator(".civic-cluster-web-test")
     assert clusters.count() >= 1
-    biggest = max(int(t) for t in page.locator(".civic-cluster span:not(.visually-hidden)").all_inner_texts())
+    biggest = max(int(t) for t in page.locator(".civic-cluster-web-test span:not(.visually-hidden)").all_inner_texts())
     assert biggest > 10  # the generated points near the Rynek are one cluster at city zoom
     # the cluster names itself for screen readers (role=button from Leaflet)
     assert web.LAYER.title("pl") in clusters.first.inner_text() or clusters.first.get_attribute("role")
@@ -90,14 +90,17 @@ def test_switcher_and_legend(page, live_server, ids):
     assert box.is_checked()
     legend = page.locator('[data-panel-legend="web-test"]')
     assert legend.is_visible() and "zieleń" in legend.inner_text()
-    page.wait_for_selector(".civic-cluster")
+    page.wait_for_selector(".civic-cluster-web-test")
     box.uncheck()
-    page.wait_for_function("() => !document.querySelector('.civic-cluster')")
+    page.wait_for_function("() => !document.querySelector('.civic-cluster-web-test')")
     assert not legend.is_visible()
-    n = len(feature_requests(page))
+    n = page.evaluate("() => Number(document.querySelector('#map_main').dataset.requestsWebTest)")
     box.check()
-    page.wait_for_selector(".civic-cluster")
-    assert len(feature_requests(page)) > n  # shown again: fetched for the current view
+    page.wait_for_selector(".civic-cluster-web-test")
+    # shown again: fetched for the current view
+    page.wait_for_function(
+        f"() => Number(document.querySelector('#map_main').dataset.requestsWebTest) > {n}"
+    )
 
 
 def test_clicking_a_list_entry_opens_the_permalink(page, live_server, ids):
@@ -108,6 +111,7 @@ def test_clicking_a_list_entry_opens_the_permalink(page, live_server, ids):
     assert page.locator("dd.prop-category").inner_text() == "transport"
     wait_loaded(page)
     assert page.locator("#map_main").get_attribute(f"data-loaded-{web.NAME}") == "1"
+    page.wait_for_function("() => map_main.getZoom() === 17")  # the map goes to the point
     # from the home page's list too
     page.goto(live_server + f"/?layer={web.NAME}&category=transport")
     page.locator("#features").get_by_role("link", name="Przystanek w Nowej Hucie").click()
@@ -168,3 +172,11 @@ def test_phone_viewport_shows_map_and_list(page, live_server, ids, tmp_path):
     assert page.locator(f'ul.feature-list[data-layer="{web.NAME}"] li').first.is_visible()
     # the layer panel starts closed on a phone, so it does not cover the map
     assert page.locator(".civic-panel").get_attribute("open") is None
+    # a permalink frames its feature (a line over two districts) on the small map
+    page.goto(live_server + f"/layers/{web.NAME}/{ids['bridge']}")
+    wait_loaded(page)
+    page.wait_for_function(
+        "() => map_main.getZoom() > 13 && map_main.getBounds().contains("
+        "L.latLngBounds([[50.0450, 19.9250], [50.0540, 19.9355]]))"
+    )
+    page.screenshot(path=str(tmp_path / "permalink-375.png"))

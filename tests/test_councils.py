@@ -16,7 +16,9 @@ DEBNIKI = 8  # Dzielnica VIII Dębniki
 OTHER = 1  # Dzielnica I Stare Miasto
 
 # a point inside district n (ST_GeneratePoints is deterministic with a seed)
-POINT = "(SELECT ST_GeometryN(ST_GeneratePoints(geom, 1, {seed}), 1) FROM districts WHERE number = {n})"
+POINT = (
+    "(SELECT ST_GeometryN(ST_GeneratePoints(geom, 1, {seed}), 1) FROM districts WHERE number = {n})"
+)
 
 
 def _proposal(conn, title, n, *, seed, minutes, status="submitted", scope="district",
@@ -76,9 +78,7 @@ def data(engine):
                                 hidden=True)  # fmt: skip
         p["old"] = _proposal(conn, "Projekt z 2024", DEBNIKI, seed=6, minutes=900,
                              edition=2024, status="selected", cost=90_000)  # fmt: skip
-        line = (
-            f"ST_MakeLine({POINT.format(seed=7, n=DEBNIKI)}, {POINT.format(seed=7, n=OTHER)})"
-        )
+        line = f"ST_MakeLine({POINT.format(seed=7, n=DEBNIKI)}, {POINT.format(seed=7, n=OTHER)})"
         p["citywide"] = _proposal(conn, "Trasa rowerowa przez dwie dzielnice", DEBNIKI, seed=7,
                                   minutes=10, scope="citywide", cost=2_000_000, geom=line,
                                   category="bicycle infrastructure")  # fmt: skip
@@ -250,7 +250,9 @@ def test_member_records_opinion_it_is_public_and_audited(make_user, client, engi
     form_page = member.get(f"/councils/8/proposals/{pid}/opinion")
     assert form_page.status_code == 200 and "Park kieszonkowy" in form_page.text
     r = member.post(f"/councils/8/proposals/{pid}/opinion", data=_opinion_form())
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/layers/budget-proposals/{pid}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(
+        f"/layers/budget-proposals/{pid}"
+    )
 
     # public on the proposal's permalink page (anonymous visitor) …
     page = client.get(f"/layers/budget-proposals/{pid}")
@@ -262,7 +264,9 @@ def test_member_records_opinion_it_is_public_and_audited(make_user, client, engi
     # … and in the map popup data (the layer's public properties)
     feat = client.get(f"/api/layers/budget-proposals/features/{pid}").get_json()
     assert feat["properties"]["council_opinion"] == "positive"
-    assert "council_opinion" in client.get("/api/layers/budget-proposals").get_json()["popup_fields"]
+    assert (
+        "council_opinion" in client.get("/api/layers/budget-proposals").get_json()["popup_fields"]
+    )
 
     # a second opinion of the same council replaces the first (JSON this time), audited
     r = member.post(
@@ -272,7 +276,9 @@ def test_member_records_opinion_it_is_public_and_audited(make_user, client, engi
     assert r.status_code == 200 and r.json["opinion"]["replaced"] is True
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT opinion::text, justification FROM council_opinions WHERE proposal_id = :p"),
+            text(
+                "SELECT opinion::text, justification FROM council_opinions WHERE proposal_id = :p"
+            ),
             {"p": pid},
         ).all()
         assert rows == [("remarks", "Popieramy, ale bez wycinki drzew.")]
@@ -282,15 +288,24 @@ def test_member_records_opinion_it_is_public_and_audited(make_user, client, engi
                 "WHERE target_table = 'council_opinions' ORDER BY id"
             )
         ).all()
-        assert [a for a, _, _ in actions][-2:] == ["council.opinion.create", "council.opinion.replace"]
+        assert [a for a, _, _ in actions][-2:] == [
+            "council.opinion.create",
+            "council.opinion.replace",
+        ]
         assert actions[-1][1] == member.user.id
         assert "park jest potrzebny" in actions[-1][2]  # the replaced text is kept in the log
-        assert conn.execute(
-            text("SELECT council_opinion FROM budget_proposals WHERE id = :p"), {"p": pid}
-        ).scalar() == "remarks"
-    assert client.get(f"/api/layers/budget-proposals/features/{pid}").get_json()[
-        "properties"
-    ]["council_opinion"] == "remarks"
+        assert (
+            conn.execute(
+                text("SELECT council_opinion FROM budget_proposals WHERE id = :p"), {"p": pid}
+            ).scalar()
+            == "remarks"
+        )
+    assert (
+        client.get(f"/api/layers/budget-proposals/features/{pid}").get_json()["properties"][
+            "council_opinion"
+        ]
+        == "remarks"
+    )
 
 
 def test_member_of_another_district_gets_403(make_user, engine, data):
@@ -302,12 +317,21 @@ def test_member_of_another_district_gets_403(make_user, engine, data):
     r = other.post(f"/councils/8/proposals/{pid}/opinion", json=_opinion_form())
     assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
     resident = make_user(district=DEBNIKI)
-    assert resident.post(f"/councils/8/proposals/{pid}/opinion", data=_opinion_form()).status_code == 403
-    assert other.post("/councils/8/priorities?edition=2025", data={f"rank-{pid}": "1"}).status_code == 403
+    assert (
+        resident.post(f"/councils/8/proposals/{pid}/opinion", data=_opinion_form()).status_code
+        == 403
+    )
+    assert (
+        other.post("/councils/8/priorities?edition=2025", data={f"rank-{pid}": "1"}).status_code
+        == 403
+    )
     with engine.connect() as conn:
-        assert conn.execute(
-            text("SELECT count(*) FROM council_opinions WHERE proposal_id = :p"), {"p": pid}
-        ).scalar() == 0
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM council_opinions WHERE proposal_id = :p"), {"p": pid}
+            ).scalar()
+            == 0
+        )
         assert conn.execute(text("SELECT count(*) FROM council_priorities")).scalar() == 0
 
 
@@ -318,7 +342,9 @@ def test_anonymous_is_sent_to_login(client, data):
 
 def test_admin_may_record_for_any_district(make_user, engine, data):
     admin = make_user(role="admin")
-    r = admin.post(f"/councils/8/proposals/{data['whole']}/opinion", json=_opinion_form(opinion="negative"))
+    r = admin.post(
+        f"/councils/8/proposals/{data['whole']}/opinion", json=_opinion_form(opinion="negative")
+    )
     assert r.status_code == 201 and r.json["opinion"]["replaced"] is False
 
 
@@ -344,9 +370,12 @@ def test_bad_opinion_is_400_naming_the_field(make_user, engine, data, over, fiel
     r = member.post(f"/councils/8/proposals/{pid}/opinion", data=_opinion_form(**over))
     assert r.status_code == 400 and f'id="f-{field}' in r.text
     with engine.connect() as conn:
-        assert conn.execute(
-            text("SELECT count(*) FROM council_opinions WHERE proposal_id = :p"), {"p": pid}
-        ).scalar() == 0
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM council_opinions WHERE proposal_id = :p"), {"p": pid}
+            ).scalar()
+            == 0
+        )
 
 
 def test_opinion_only_on_public_proposals_of_the_district(make_user, data):
@@ -383,13 +412,19 @@ def test_one_opinion_per_council_under_parallel_saves(app, engine, data):
         t.join()
     assert not errors
     with engine.begin() as conn:
-        assert conn.execute(
-            text("SELECT count(*) FROM council_opinions WHERE proposal_id = :p"), {"p": pid}
-        ).scalar() == 1
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM council_opinions WHERE proposal_id = :p"), {"p": pid}
+            ).scalar()
+            == 1
+        )
         conn.execute(text("DELETE FROM council_opinions WHERE proposal_id = :p"), {"p": pid})
-        assert conn.execute(
-            text("SELECT council_opinion FROM budget_proposals WHERE id = :p"), {"p": pid}
-        ).scalar() is None
+        assert (
+            conn.execute(
+                text("SELECT council_opinion FROM budget_proposals WHERE id = :p"), {"p": pid}
+            ).scalar()
+            is None
+        )
 
 
 def test_priorities(make_user, client, engine, data):
@@ -409,7 +444,11 @@ def test_priorities(make_user, client, engine, data):
     assert r.status_code == 400 and r.json["error"]["code"] == "unknown"
     r = member.post(
         url,
-        data={f"rank-{data['park']}": "2", f"rank-{data['boisko']}": "1", f"rank-{data['whole']}": ""},
+        data={
+            f"rank-{data['park']}": "2",
+            f"rank-{data['boisko']}": "1",
+            f"rank-{data['whole']}": "",
+        },
     )
     assert r.status_code == 302
     # reorder: the whole ranking is replaced (no clash with the old ranks)
@@ -480,13 +519,16 @@ def test_report_numbers_equal_direct_sql(client, engine, app, data):
     with app.app_context(), engine.connect() as conn:
         rep24 = gc.report(conn, DEBNIKI, visibility(), 2024)
         assert rep24.pool["edition"] == 2024
-        assert rep24.count == conn.execute(
-            text(
-                "SELECT count(*) FROM budget_proposals WHERE :d = ANY(districts) AND edition = 2024 "
-                "AND scope = 'district' AND status <> 'draft' AND hidden_at IS NULL"
-            ),
-            {"d": DEBNIKI},
-        ).scalar()
+        assert (
+            rep24.count
+            == conn.execute(
+                text(
+                    "SELECT count(*) FROM budget_proposals WHERE :d = ANY(districts) AND edition = 2024 "
+                    "AND scope = 'district' AND status <> 'draft' AND hidden_at IS NULL"
+                ),
+                {"d": DEBNIKI},
+            ).scalar()
+        )
         assert rep24.count > 1  # the real 2024 edition and the test one
 
 
@@ -535,7 +577,9 @@ def test_report_csv_and_gpkg_round_trip(client, engine, app, data):
     # the opinion recorded in an earlier test travels with the report
     with engine.connect() as conn:
         op = conn.execute(
-            text("SELECT opinion::text FROM council_opinions WHERE proposal_id = :p AND district = 8"),
+            text(
+                "SELECT opinion::text FROM council_opinions WHERE proposal_id = :p AND district = 8"
+            ),
             {"p": data["park"]},
         ).scalar()
     if op:
@@ -573,8 +617,14 @@ def test_notify_council_members_of_the_district_only(app, engine, make_user, out
     try:
         with app.test_request_context("/"):
             with engine.begin() as conn:
+                members_viii = conn.execute(
+                    text(
+                        "SELECT count(*) FROM users WHERE council_district = 8 "
+                        "AND 'council' = ANY(roles) AND deleted_at IS NULL"
+                    )
+                ).scalar()
                 n = notify_council(conn, None, "budget_proposals", data["boisko"])
-                assert n == 2
+                assert n == members_viii >= 2  # every member of VIII's council, once
                 # the same item again: nobody is told twice
                 assert notify_council(conn, [DEBNIKI], "budget_proposals", data["boisko"]) == 0
                 # drafts and content waiting for a moderator are not news yet
@@ -656,10 +706,13 @@ def test_constraints_guarantee_one_opinion_and_unique_ranks(engine, data):
                 text("UPDATE budget_proposals SET council_opinion = 'positive' WHERE id = :a"),
                 {"a": data["lawki"]},
             )
-            assert conn.execute(
-                text("SELECT council_opinion FROM budget_proposals WHERE id = :a"),
-                {"a": data["lawki"]},
-            ).scalar() is None
+            assert (
+                conn.execute(
+                    text("SELECT council_opinion FROM budget_proposals WHERE id = :a"),
+                    {"a": data["lawki"]},
+                ).scalar()
+                is None
+            )
         finally:
             trans.rollback()
 
@@ -677,7 +730,9 @@ def test_queue_uses_the_gin_index(engine, app, data):
         plan = "\n".join(
             r[0]
             for r in conn.execute(
-                text(f"EXPLAIN SELECT p.status, count(*) FROM budget_proposals p WHERE {where} GROUP BY 1"),
+                text(
+                    f"EXPLAIN SELECT p.status, count(*) FROM budget_proposals p WHERE {where} GROUP BY 1"
+                ),
                 params,
             )
         )

@@ -83,10 +83,21 @@ def test_plural_forms(app):
     from flask_babel import ngettext
 
     cases = {
-        "uk": {1: "1 нове сповіщення", 2: "2 нові сповіщення", 5: "5 нових сповіщень",
-               11: "11 нових сповіщень", 21: "21 нове сповіщення", 22: "22 нові сповіщення"},
-        "pl": {1: "1 nowe powiadomienie", 2: "2 nowe powiadomienia", 5: "5 nowych powiadomień",
-               12: "12 nowych powiadomień", 22: "22 nowe powiadomienia"},
+        "uk": {
+            1: "1 нове сповіщення",
+            2: "2 нові сповіщення",
+            5: "5 нових сповіщень",
+            11: "11 нових сповіщень",
+            21: "21 нове сповіщення",
+            22: "22 нові сповіщення",
+        },
+        "pl": {
+            1: "1 nowe powiadomienie",
+            2: "2 nowe powiadomienia",
+            5: "5 nowych powiadomień",
+            12: "12 nowych powiadomień",
+            22: "22 nowe powiadomienia",
+        },
         "en": {1: "1 new notification", 2: "2 new notifications"},
     }
     for lang, forms in cases.items():

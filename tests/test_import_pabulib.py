@@ -24,14 +24,18 @@ def snapshot(engine) -> dict[str, list]:
     """Every proposal's id, external id, updated_at and values; pools; ballot content."""
     with engine.connect() as conn:
         proposals = conn.execute(
-            text("SELECT id, external_id, updated_at, md5(p::text) FROM budget_proposals p "
-                 "ORDER BY id")
+            text(
+                "SELECT id, external_id, updated_at, md5(p::text) FROM budget_proposals p "
+                "ORDER BY id"
+            )
         ).all()
         pools = conn.execute(text("SELECT * FROM budget_pools ORDER BY 1, 2, 3")).all()
         ballots = conn.execute(
-            text("SELECT edition, scope, district, count(*), "
-                 "sum(hashtextextended(concat_ws('|', voter_district, voting_method, "
-                 "choices::text, source), 0)) FROM ballots GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+            text(
+                "SELECT edition, scope, district, count(*), "
+                "sum(hashtextextended(concat_ws('|', voter_district, voting_method, "
+                "choices::text, source), 0)) FROM ballots GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            )
         ).all()
     return {"proposals": proposals, "pools": pools, "ballots": ballots}
 
@@ -50,18 +54,24 @@ def test_reference_step_loaded_every_krakow_file(engine):
 
 def test_citywide_2024_gives_119_proposals(engine):
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM budget_proposals WHERE edition = 2024 AND scope = 'citywide'"))
+        conn.execute(
+            text("DELETE FROM budget_proposals WHERE edition = 2024 AND scope = 'citywide'")
+        )
         report = import_pb(conn, CITY_2024, KRAKOW)
     assert (report.read, report.imported, report.rejected) == (119, 119, [])
     assert report.extra["ballots"] == 65_101
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT external_id, districts, geom IS NULL AS nogeom, status, category, cost "
-                 "FROM budget_proposals WHERE edition = 2024 AND scope = 'citywide'")
+            text(
+                "SELECT external_id, districts, geom IS NULL AS nogeom, status, category, cost "
+                "FROM budget_proposals WHERE edition = 2024 AND scope = 'citywide'"
+            )
         ).all()
         pool = conn.execute(
-            text("SELECT budget, num_projects, num_votes, date_begin::text FROM budget_pools "
-                 "WHERE edition = 2024 AND scope = 'citywide' AND district = 0")
+            text(
+                "SELECT budget, num_projects, num_votes, date_begin::text FROM budget_pools "
+                "WHERE edition = 2024 AND scope = 'citywide' AND district = 0"
+            )
         ).one()
     assert len(rows) == 119
     assert all(r.districts == [] and r.nogeom for r in rows)
@@ -83,8 +93,10 @@ def test_each_district_file_matches_its_meta(engine):
     with engine.connect() as conn:
         counts = dict(
             conn.execute(
-                text("SELECT source, count(*) FROM budget_proposals "
-                     "WHERE source LIKE 'Pabulib: %' GROUP BY source")
+                text(
+                    "SELECT source, count(*) FROM budget_proposals "
+                    "WHERE source LIKE 'Pabulib: %' GROUP BY source"
+                )
             ).all()
         )
         ballots = dict(
@@ -92,8 +104,10 @@ def test_each_district_file_matches_its_meta(engine):
         )
         districts = dict(
             conn.execute(
-                text("SELECT source, array_agg(DISTINCT d) FROM budget_proposals, "
-                     "unnest(districts) d WHERE scope = 'district' GROUP BY source")
+                text(
+                    "SELECT source, array_agg(DISTINCT d) FROM budget_proposals, "
+                    "unnest(districts) d WHERE scope = 'district' GROUP BY source"
+                )
             ).all()
         )
     checked = 0
@@ -123,20 +137,26 @@ def test_external_ids_status_and_voter_districts(engine):
         ids = {
             r[0]: r
             for r in conn.execute(
-                text("SELECT external_id, status, selected, districts FROM budget_proposals "
-                     "WHERE source IN ('Pabulib: poland_krakow_2018_podgorze.pb', "
-                     "'Pabulib: poland_krakow_2024_podgorze.pb')")
+                text(
+                    "SELECT external_id, status, selected, districts FROM budget_proposals "
+                    "WHERE source IN ('Pabulib: poland_krakow_2018_podgorze.pb', "
+                    "'Pabulib: poland_krakow_2024_podgorze.pb')"
+                )
             )
         }
         voters = conn.execute(
-            text("SELECT voter_district, count(*) FROM ballots WHERE edition = 2022 "
-                 "AND scope = 'citywide' GROUP BY 1 ORDER BY 1")
+            text(
+                "SELECT voter_district, count(*) FROM ballots WHERE edition = 2022 "
+                "AND scope = 'citywide' GROUP BY 1 ORDER BY 1"
+            )
         ).all()
         columns = {
             r[0]
             for r in conn.execute(
-                text("SELECT column_name FROM information_schema.columns "
-                     "WHERE table_name = 'ballots'")
+                text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'ballots'"
+                )
             )
         }
     # BO ids are kept; bare numbers get the documented namespace.
@@ -173,7 +193,7 @@ def test_a_broken_ballot_at_the_end_undoes_the_whole_file(engine, table_checksum
     changed = content.replace("BO.D13.65/24;650000;", "BO.D13.65/24;999999;")
     assert changed != content
     broken = tmp_path / "poland_krakow_2024_podgorze.pb"
-    broken.write_text(changed + "6840;BO.D13.1/24;18;F;extra\n", encoding="utf-8")
+    broken.write_text(changed.rstrip("\n") + "\n6840;BO.D13.1/24;18;F;extra\n", encoding="utf-8")
     before = table_checksums()
     with pytest.raises(ImportFileError, match=r"line \d+: VOTES row has 5 fields"):
         with engine.begin() as conn:
@@ -184,8 +204,10 @@ def test_a_broken_ballot_at_the_end_undoes_the_whole_file(engine, table_checksum
 def test_dry_run_writes_nothing(engine, table_checksums):
     before = table_checksums()
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM budget_proposals WHERE source = :s"),
-                     {"s": f"Pabulib: {PODGORZE_2018.name}"})
+        conn.execute(
+            text("DELETE FROM budget_proposals WHERE source = :s"),
+            {"s": f"Pabulib: {PODGORZE_2018.name}"},
+        )
     with engine.begin() as conn:
         report = import_pb(conn, PODGORZE_2018, KRAKOW, dry_run=True)
     assert report.dry_run and report.imported == 24
@@ -194,3 +216,16 @@ def test_dry_run_writes_nothing(engine, table_checksums):
     after = table_checksums()
     assert after["ballots"] != before["ballots"]  # replaced: same content, new ids
     assert after["budget_pools"] == before["budget_pools"]
+
+
+def test_cli_dry_run(engine, db_url, table_checksums, monkeypatch):
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    before = table_checksums()
+    result = CliRunner().invoke(main, ["import", "pabulib", "--dry-run", str(PODGORZE_2024)])
+    assert result.exit_code == 0, result.output
+    assert "[dry run] 1 file(s): 54 proposals, 6839 ballots, 0 rejected" in result.output
+    assert table_checksums() == before

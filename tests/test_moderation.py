@@ -65,9 +65,12 @@ def test_flag_then_moderator_hides_and_author_is_notified(make_user, engine, con
     )
     assert r.status_code == 200 and r.json == {"flagged": True, "new": False}
     with engine.connect() as conn:
-        assert conn.execute(
-            text("SELECT count(*) FROM flags WHERE target_id = :id"), {"id": cid}
-        ).scalar() == 1
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM flags WHERE target_id = :id"), {"id": cid}
+            ).scalar()
+            == 1
+        )
 
     mod = make_user("moderator", name="Moderator Marek")
     queue = mod.get("/moderation")
@@ -125,9 +128,7 @@ def test_hidden_proposal_leaves_public_views(make_user, engine, client):
             {"a": author.user.id},
         ).scalar()
     mod = make_user("moderator")
-    r = mod.post(
-        f"/moderation/budget_proposals/{pid}", json={"action": "hide", "reason": "Spam"}
-    )
+    r = mod.post(f"/moderation/budget_proposals/{pid}", json={"action": "hide", "reason": "Spam"})
     assert r.status_code == 200 and r.json["state"] == "hidden"
     with engine.connect() as conn:
         row = conn.execute(
@@ -143,7 +144,9 @@ def test_unconfirmed_content_waits_for_a_moderator(make_user, engine, consultati
     newbie = make_user(confirmed=False)
     assert needs_moderation(newbie.user) and needs_moderation(None)
     assert not needs_moderation(make_user().user)
-    cid = add_comment(engine, consultation, newbie.user.id, "Pierwszy komentarz", status="published")
+    cid = add_comment(
+        engine, consultation, newbie.user.id, "Pierwszy komentarz", status="published"
+    )
     with engine.begin() as conn:
         hold_for_moderation(conn, "consultation_comments", cid)
     assert status_of(engine, cid) == "pending"
@@ -159,10 +162,22 @@ def test_flag_bad_input(make_user, consultation, engine):
     cid = add_comment(engine, consultation, None, "Komentarz")
     cases = [
         ({"target_table": "users", "target_id": 1, "reason": "x"}, "target_table", 400),
-        ({"target_table": "consultation_comments", "target_id": "abc", "reason": "x"}, "target_id", 400),
-        ({"target_table": "consultation_comments", "target_id": 99999999, "reason": "x"}, "target_id", 404),
+        (
+            {"target_table": "consultation_comments", "target_id": "abc", "reason": "x"},
+            "target_id",
+            400,
+        ),
+        (
+            {"target_table": "consultation_comments", "target_id": 99999999, "reason": "x"},
+            "target_id",
+            404,
+        ),
         ({"target_table": "consultation_comments", "target_id": cid, "reason": " "}, "reason", 400),
-        ({"target_table": "consultation_comments", "target_id": cid, "reason": "x" * 1001}, "reason", 400),
+        (
+            {"target_table": "consultation_comments", "target_id": cid, "reason": "x" * 1001},
+            "reason",
+            400,
+        ),
     ]
     for data, field, status in cases:
         r = c.post("/flag", json=data)
@@ -196,10 +211,15 @@ def test_parallel_flags_leave_one_row(make_user, consultation, engine):
         t.join()
     assert sorted(codes).count(201) == 1 and set(codes) <= {200, 201}
     with engine.connect() as conn:
-        assert conn.execute(
-            text("SELECT count(*) FROM flags WHERE target_id = :id AND target_table = 'consultation_comments'"),
-            {"id": cid},
-        ).scalar() == 1
+        assert (
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM flags WHERE target_id = :id AND target_table = 'consultation_comments'"
+                ),
+                {"id": cid},
+            ).scalar()
+            == 1
+        )
 
 
 def test_interface_functions(app, engine, make_user):
@@ -218,8 +238,11 @@ def test_interface_functions(app, engine, make_user):
 
 def test_queue_is_for_moderators_only(make_user, client):
     assert make_user().get("/moderation").status_code == 403
-    assert make_user("planner").post(
-        "/moderation/consultation_comments/1", json={"action": "hide", "reason": "x"}
-    ).status_code == 403
+    assert (
+        make_user("planner")
+        .post("/moderation/consultation_comments/1", json={"action": "hide", "reason": "x"})
+        .status_code
+        == 403
+    )
     r = client.get("/moderation")
     assert r.status_code == 302 and "/login" in r.headers["Location"]

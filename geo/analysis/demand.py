@@ -89,11 +89,13 @@ def demand_by_district(
         if districts_column is None
         else f"t.{ident(districts_column)}"
     )
+    cost_sql = (
+        "CAST(NULL AS float8)" if cost_column is None else f"CAST(t.{ident(cost_column)} AS float8)"
+    )
     inner, params = source.select(
-        {"cost": cost_column},
         prefix="dm",
         require_geom=False,
-        expressions={"districts": districts_sql},
+        expressions={"cost": cost_sql, "districts": districts_sql},
     )
     numbers, amounts = _validate_pools(pools)
     params.update(pool_numbers=numbers, pool_amounts=amounts)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 
 from geo.analysis.degrees import city_margins
 from geo.analysis.source import REVITALISATION_TABLE, Source, no_jit
+from geo.schema import ident
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,10 @@ def revitalisation_overlap(
     if not 0 <= distance_m <= 10_000:
         raise ValueError("distance_m must be between 0 and 10 000 metres")
     areas = areas or Source(REVITALISATION_TABLE)
-    f_sql, params = features.select({"cost": cost_column}, prefix="rf")
+    cost_sql = (
+        "CAST(NULL AS float8)" if cost_column is None else f"CAST(t.{ident(cost_column)} AS float8)"
+    )
+    f_sql, params = features.select(prefix="rf", expressions={"cost": cost_sql})
     a_sql, a_params = areas.select({"name": area_name_column}, prefix="ra")
     params.update(a_params)
     dx, dy = city_margins(conn, max(distance_m, 1.0))

@@ -157,7 +157,7 @@
       inner.style.borderColor = spec.style.color;
       inner.appendChild(el("span", String(n)));
       inner.appendChild(el("span", " " + spec.i18n.items + ": " + spec.title, "visually-hidden"));
-      return L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " civic-cluster",
+      return L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " civic-cluster civic-cluster-" + spec.layer,
                          iconSize: L.point(40, 40) });
     };
   }
@@ -168,6 +168,13 @@
     return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
             clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)]
       .map(function (v) { return v.toFixed(6); }).join(",");
+  }
+
+  /* Leaflet silently drops a setView/fitBounds made while a zoom animation runs (the
+   * page's own fitBounds at start-up animates): wait for it to end. */
+  function whenIdle(map, fn) {
+    if (map._animatingZoom) map.once("zoomend", function () { whenIdle(map, fn); });
+    else fn();
   }
 
   function features(map, spec) {
@@ -258,9 +265,11 @@
         if (single) {
           draw([data]);
           var b = L.featureGroup([shapes, points]).getBounds();
-          // A point has zero extent, where fitBounds' padding makes the zoom arbitrary.
-          if (b.isValid() && b.getSouthWest().equals(b.getNorthEast())) map.setView(b.getCenter(), 17);
-          else if (b.isValid()) map.fitBounds(b, { maxZoom: 17, padding: [30, 30] });
+          whenIdle(map, function () {
+            // A point has zero extent, where fitBounds' padding makes the zoom arbitrary.
+            if (b.isValid() && b.getSouthWest().equals(b.getNorthEast())) map.setView(b.getCenter(), 17);
+            else if (b.isValid()) map.fitBounds(b, { maxZoom: 17, padding: [30, 30] });
+          });
         } else {
           state.hasMore = !!data.next;
           draw(data.features || []);
