@@ -58,6 +58,28 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 ROLES = ("resident", "ngo", "council", "official", "planner", "moderator", "admin")
+
+
+def N_(s: str) -> str:
+    """Mark for translation (Babel extracts N_); translated where it is shown."""
+    return s
+
+
+ROLE_TITLES = {
+    "resident": N_("mieszkaniec"),
+    "ngo": N_("przedstawiciel organizacji pozarządowej"),
+    "council": N_("członek rady dzielnicy"),
+    "official": N_("urzędnik"),
+    "planner": N_("planista"),
+    "moderator": N_("moderator"),
+    "admin": N_("administrator"),
+}
+
+
+def role_title(role: str) -> str:
+    return gettext(ROLE_TITLES[role]) if role in ROLE_TITLES else role
+
+
 STAFF_ROLES = frozenset({"official", "moderator", "admin"})
 EMAIL_MAX = 254
 NAME_MAX = 80
@@ -1059,6 +1081,7 @@ def init_app(app: Flask) -> None:
     if app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(days=31):  # Flask's default
         app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=7)
     app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["role_title"] = role_title
     app.register_blueprint(bp)
 
     @app.after_request

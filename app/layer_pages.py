@@ -13,7 +13,7 @@ refresh them from the API for the map's current view.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +28,7 @@ from app.api_layers import (
     feature_query,
     filter_fields,
     legend,
+    param_names,
     parse_value,
     public_choices,
     public_layer,
@@ -91,6 +92,16 @@ def format_value(f: Field, value: Any, lng: str) -> str:
     return str(value)
 
 
+def geometry_title(kind: str | None) -> str:
+    """'Point', 'MultiPolygon'… as words ('' for a feature without geometry)."""
+    if not kind:
+        return ""
+    base = kind.removeprefix("Multi")
+    words = {"Point": _("punkt"), "LineString": _("linia"), "Polygon": _("obszar")}
+    word = words.get(base, kind)
+    return _("%(kind)s (wieloczęściowy)", kind=word) if kind.startswith("Multi") else word
+
+
 def short(text: str, limit: int = TITLE_MAX) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -106,7 +117,7 @@ def permalink(layer: Layer, feature_id: int) -> str:
 
 
 def district_names(conn) -> dict[int, str]:
-    return {d["number"]: d["full_name"] for d in gd.list_districts(conn)}
+    return lq.district_names(conn)
 
 
 def list_item(layer: Layer, row: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
@@ -167,8 +178,6 @@ class Section:
     next_url: str | None = None
     more_url: str | None = None
     api_url: str = ""
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _args_without(*names: str, **set_: Any) -> dict[str, str]:
@@ -364,14 +373,14 @@ def map_spec(
     return spec
 
 
-def district_spec(selected: int | None = None, link: bool = True) -> dict[str, Any]:
-    spec = {
+def district_spec(selected: int | None = None) -> dict[str, Any]:
+    """The district outlines (the same spec as app/pages.py gives / and /districts/<n>)."""
+    return {
         "kind": "districts",
         "url": url_for("api.districts", simplify=0.00005),
         "selected": selected,
         "link": url_for("pages.district", number=0).replace("/0", "/{n}"),
     }
-    return spec
 
 
 def page_map(specs: list[dict[str, Any]], bounds=None):
@@ -577,11 +586,8 @@ def layer_list(layer: str):
         controls = [district_control(names, q.district), *layer_controls(conn, ly, q.district)]
         d = gd.get_district(conn, q.district) if q.district else None
         bounds = (d["west"], d["south"], d["east"], d["north"]) if d else gd.city_bounds(conn)
-    params = {
-        k: v
-        for k, v in request.args.items()
-        if v and k not in ("page", "lang", "bbox", "limit", "offset")
-    }
+    known = param_names(ly) - {"lang", "bbox", "limit", "offset"}
+    params = {k: v for k, v in request.args.items() if v and k in known}
     fmap = page_map([district_spec(selected=q.district), map_spec(ly, params=params)], bounds)
     sec = Section(
         layer=ly,
@@ -648,7 +654,7 @@ def feature_page(layer: str, feature_id: str):
         fid=fid,
         external_id=props.get("external_id"),
         updated_at=format_value(Field("u", "datetime", {}), props.get("updated_at"), lng),
-        geometry_type=row["geometry_type"],
+        geometry_type=geometry_title(row["geometry_type"]),
         properties=properties,
         districts=[
             {"number": n, "name": names.get(n, str(n)), "url": url_for("pages.district", number=n)}

@@ -320,6 +320,8 @@ def moderate(
         ),
         {"a": actor.id, "tt": table, "id": target_id},
     )
+    if new_state == "published" and row.state == "pending":
+        _tell_councils(conn, table, target_id)
     if row.state != new_state:
         key = {"hide": "content_hidden", "restore": "content_restored"}.get(
             action, "content_published" if row.state == "pending" else "content_restored"
@@ -337,6 +339,15 @@ def moderate(
 
     notify_council(conn, None, table, target_id)  # only when the content is now public
     return new_state
+
+
+def _tell_councils(conn: Connection, table: str, target_id: int) -> None:
+    """Content that waited is public now: its district councils hear of it (once per item)."""
+    try:
+        from app.councils import notify_council
+    except ImportError:  # an installation without the councils module
+        return
+    notify_council(conn, None, table, target_id)
 
 
 def _short(s: str | None, n: int = 80) -> str:

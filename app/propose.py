@@ -1249,7 +1249,7 @@ def api_proposal(proposal_id: int):
                             FROM districts d WHERE d.number = ANY(t.districts))), 6)::json,
                         'properties', json_build_object('title', t.title, 'status', t.status,
                             'supports', {_SUPPORTS}, 'whole_district', t.geom IS NULL,
-                            'districts', t.districts, 'url', :url))))::text
+                            'districts', t.districts, 'url', CAST(:url AS text)))))::text
                 FROM budget_proposals t WHERE t.id = :id"""
             ),
             {"id": proposal_id, "url": url_for(".detail", proposal_id=proposal_id)},

@@ -430,7 +430,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(exc: HTTPException):
-        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        limit = request.max_content_length or app.config.get("MAX_CONTENT_LENGTH") or 0
         return error_response(
             PayloadTooLarge(_too_large_message(limit), field="body"), "too_large", "body"
         )

@@ -5,10 +5,12 @@ registered layer's table by ``external_id``, inside ONE transaction (a savepoint
 caller already holds a transaction, so the caller's ``engine.begin()`` decides the final
 commit). Each row is validated first, in Python, against the Layer's fields (type,
 required, max_length, choices, minimum/maximum) and its geometry (finite coordinates, an
-allowed type, valid; reprojected to EPSG:4326 with ``always_xy``). It is then written under
-its own SAVEPOINT, so a row the database refuses (outside the city: SQLSTATE CV001 from the
-``civic_feature_write`` trigger; a CHECK constraint) is reported with its reason and the
-other rows still go in.
+allowed type, valid; reprojected to EPSG:4326 with ``always_xy``). Rows are then written
+in batches of ``BATCH_SIZE``, each batch under a SAVEPOINT (one pipelined executemany); when
+the database refuses a row of a batch (outside the city: SQLSTATE CV001 from the
+``civic_feature_write`` trigger; a CHECK constraint), the batch is rolled back to its
+savepoint and written again row by row, each row under its own savepoint, so the refused
+row is reported with the database's reason and the other rows still go in.
 
 Two kinds of failure, kept apart on purpose:
 
@@ -29,7 +31,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -40,7 +42,6 @@ from typing import Any
 import numpy as np
 import psycopg
 import shapely
-from shapely.geometry import mapping as shape_mapping
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
@@ -222,8 +223,9 @@ class FieldMapping:
     * ``fields``: layer field -> source column (``--map title=NAZWA`` or the mapping file);
     * ``constants``: layer field -> fixed value for every row (``--set scope=citywide`` or
       ``defaults:`` in the mapping file);
-    * ``external_id``: the source column holding a stable id (else ``external_id`` / ``id``
-      columns, else a content hash).
+    * ``external_id``: the source column holding a stable id (``--map external_id=OBJECTID``
+      works too); without it a column named ``external_id`` / ``ext_id`` is used, else the
+      importer makes one (a content hash for files, ``<service>:<object id>`` for ArcGIS).
 
     A layer field that is not mapped is taken from a source column of the same name
     (case-insensitive) or of its ``msip_name`` (``TYTUL``, ``KOSZT``), so a file exported
@@ -293,8 +295,9 @@ class FieldMapping:
         by_lower = {c.lower(): c for c in cols}
         names = {f.name for f in layer.fields}
         fields = dict(self.fields)
-        if "external_id" in fields and self.external_id is None:
-            self.external_id = fields.pop("external_id")
+        if "external_id" in fields:  # --map external_id=OBJECTID names the id column
+            id_column = fields.pop("external_id")
+            self.external_id = self.external_id or id_column
         bad = sorted((set(fields) | set(self.constants)) - names)
         if bad:
             raise ImportFileError(
@@ -656,10 +659,6 @@ def prepare_geometry(
     return shapely.to_wkb(g), repaired
 
 
-def geojson_geometry(g: BaseGeometry | None) -> dict[str, Any] | None:
-    return None if g is None else dict(shape_mapping(g))
-
-
 # --------------------------------------------------------------------------- the upsert
 
 
@@ -891,10 +890,3 @@ def import_rows(
     else:
         outer.commit()
     return report
-
-
-def iter_with_refs(rows: Iterable[Row], prefix: str = "feature") -> Iterator[Row]:
-    for i, row in enumerate(rows, start=1):
-        if not row.ref:
-            row.ref = f"{prefix} {i}"
-        yield row

@@ -178,12 +178,16 @@ def records(conn: Connection, layer: Layer, q: FeatureQuery) -> RecordPage:
     """Like :func:`features` but without geometry, each row a dict (for HTML lists)."""
     params: dict[str, Any] = {"limit": q.limit + 1, "offset": q.offset}
     where = where_clause(layer, q, params)
+    # The page is chosen first, the JSON built only for its rows: PostgreSQL would otherwise
+    # build it for every matching row before the sort (seen: 190 ms instead of 2 ms).
+    order = order_sql(layer, q)
     sql = f"""
         SELECT t.id, ST_GeometryType(t.geom) AS geometry_type, ({_properties_sql(layer)}) AS properties
-        FROM {ident(layer.table)} t
-        WHERE {where}
-        ORDER BY {order_sql(layer, q)}
-        LIMIT :limit OFFSET :offset"""
+        FROM (SELECT t.* FROM {ident(layer.table)} t
+              WHERE {where}
+              ORDER BY {order}
+              LIMIT :limit OFFSET :offset) t
+        ORDER BY {order}"""
     rows = [dict(r._mapping) for r in conn.execute(text(sql), params)]
     for r in rows:
         r["geometry_type"] = (r["geometry_type"] or "").removeprefix("ST_") or None
@@ -244,3 +248,9 @@ def past_editions(
         with_geometry=False,
     )
     return editions, records(conn, layer, q)
+
+
+def district_names(conn: Connection) -> dict[int, str]:
+    """number -> full name of every district (for lists; no geometry work)."""
+    rows = conn.execute(text("SELECT number, full_name FROM districts ORDER BY number"))
+    return {r[0]: r[1] for r in rows}

@@ -19,7 +19,7 @@ from geo.analysis.hotspots import (
     NOT_TESTED,
     auto_permutations,
     gi_star,
-    gi_star_csr,
+    gi_star_binomial,
     hotspots,
     p_cutoff,
 )
@@ -111,39 +111,56 @@ def test_p_cutoffs():
     assert 2 / (perms + 1) < 0.05 / 575
 
 
-def test_gi_star_csr_statistic_is_esdas_and_a_planted_block_is_found():
+def test_gi_star_binomial_statistic_is_esdas_and_a_planted_block_is_found():
     nb = queen_lattice(12, 12)
     rng = np.random.default_rng(8)
     counts = rng.multinomial(300, np.full(144, 1 / 144))
     counts[[50, 51, 62, 63]] += 15  # a planted 2×2 block
-    res = gi_star_csr(counts, np.ones(144), nb, simulations=9999, seed=2)
+    res = gi_star_binomial(counts, np.ones(144), nb)
     # G*_i is the share of all points in i's neighbourhood (i itself included), as esda has it
     hood = np.array([counts[[i, *nb[i]]].sum() for i in range(144)])
     assert np.allclose(res.g, hood / counts.sum())
     assert res.z[50] == pytest.approx(gi_star_z_by_hand(counts.astype(float), nb, 50), rel=1e-9)
-    cut = p_cutoff(res.p, ALPHA, "fdr")
+    cut = p_cutoff(res.p, ALPHA, "bonferroni")  # exact p-values: even Bonferroni is possible
     hot = {i for i in range(144) if res.p[i] <= cut and res.p_hot[i] <= res.p_cold[i]}
     assert {50, 51, 62, 63} <= hot
     assert all(i in (50, 51, 62, 63) or {50, 51, 62, 63} & set(nb[i]) for i in hot)
-    again = gi_star_csr(counts, np.ones(144), nb, simulations=9999, seed=2)
-    assert np.array_equal(res.p, again.p)  # seeded
+    assert res.permutations == 0
 
 
-def test_gi_star_csr_false_positive_rate_under_the_null():
-    """Counts drawn from the null itself (uniform multinomial, unequal cell areas): over 40
-    seeded maps of 196 cells the share of cells with two-sided p <= alpha stays below alpha."""
+def test_binomial_tails_equal_a_monte_carlo_of_the_null():
+    """The exact p-values are what dropping N points at random (Multinomial) gives."""
+    nb = queen_lattice(8, 8)
+    rng = np.random.default_rng(4)
+    weights = rng.uniform(0.3, 1.0, 64)  # unequal cells, like clipped edges or population
+    counts = rng.multinomial(120, weights / weights.sum())
+    counts[27] += 6
+    res = gi_star_binomial(counts, weights, nb)
+    sims = rng.multinomial(counts.sum(), weights / weights.sum(), size=40_000)
+    for i in (0, 27, 36, 63):
+        members = [i, *nb[i]]
+        observed = counts[members].sum()
+        hood = sims[:, members].sum(axis=1)
+        assert res.p_hot[i] == pytest.approx((hood >= observed).mean(), abs=0.01)
+        assert res.p_cold[i] == pytest.approx((hood <= observed).mean(), abs=0.01)
+
+
+def test_gi_star_binomial_false_positive_rate_under_the_null():
+    """Counts drawn from the null itself (multinomial, unequal cell weights): over 200 seeded
+    maps of 196 cells the share of cells with two-sided p <= alpha stays below alpha."""
     nb = queen_lattice(14, 14)
     rng = np.random.default_rng(99)
-    areas = rng.uniform(0.5, 1.0, 196)  # like clipped edge cells
-    flagged = hot = tested = 0
-    for rep in range(40):
-        counts = rng.multinomial(400, areas / areas.sum())
-        res = gi_star_csr(counts, areas, nb, simulations=999, seed=rep)
+    weights = rng.uniform(0.5, 1.0, 196)
+    flagged = hot = maps_with_bonferroni_hot = 0
+    for _ in range(200):
+        counts = rng.multinomial(400, weights / weights.sum())
+        res = gi_star_binomial(counts, weights, nb)
         flagged += int((res.p <= ALPHA).sum())
         hot += int(((res.p <= ALPHA) & (res.p_hot <= res.p_cold)).sum())
-        tested += 196
-    assert flagged / tested <= ALPHA
-    assert hot / tested <= ALPHA / 2
+        maps_with_bonferroni_hot += bool((res.p <= ALPHA / 196).any())
+    assert flagged / (200 * 196) <= ALPHA
+    assert hot / (200 * 196) <= ALPHA / 2
+    assert maps_with_bonferroni_hot <= 200 * ALPHA  # family-wise error rate
 
 
 # --------------------------------------------------------------------------- in PostGIS
@@ -153,7 +170,9 @@ def test_gi_star_csr_false_positive_rate_under_the_null():
 def points(engine):
     """t_proposals: 50 points planted in Zabłocie (feature table: the trigger computes
     districts); t_background: 500 uniform points over the city; t_uniform: replicates of 500
-    uniform points (plain table, ST_GeneratePoints with a seed per replicate)."""
+    uniform points (plain table, ST_GeneratePoints with a seed per replicate); t_resident:
+    replicates of 500 points placed like residents (a district drawn in proportion to its
+    population, then a uniform point in it)."""
     rng = np.random.default_rng(20240513)
     cx, cy = transform_xy(*ZABLOCIE, 4326, 2180)
     r = 250 * np.sqrt(rng.uniform(size=50))
@@ -176,7 +195,8 @@ def points(engine):
                    SELECT row_number() OVER () AS id, d.geom
                    FROM city, ST_Dump(ST_GeneratePoints(city.geom, 500, 7)) d;
                    CREATE TABLE t_uniform (id serial PRIMARY KEY, rep int, geom geometry(Point, 4326));
-                   CREATE INDEX ON t_uniform USING gist (geom);"""
+                   CREATE INDEX ON t_uniform USING gist (geom);
+                   CREATE TABLE t_resident (LIKE t_uniform INCLUDING ALL);"""
             )
         )
         for rep in range(REPLICATES):
@@ -186,6 +206,25 @@ def points(engine):
                        SELECT :rep, d.geom FROM city, ST_Dump(ST_GeneratePoints(city.geom, 500, :seed)) d"""
                 ),
                 {"rep": rep, "seed": 1000 + rep},
+            )
+        numbers, pops = zip(
+            *conn.execute(text("SELECT number, population FROM districts ORDER BY number")).all(),
+            strict=True,
+        )
+        for rep in range(REPLICATES):
+            per_district = rng.multinomial(500, np.array(pops) / sum(pops))
+            conn.execute(
+                text(
+                    """INSERT INTO t_resident (rep, geom)
+                       SELECT :rep, d.geom FROM districts x,
+                              ST_Dump(ST_GeneratePoints(x.geom, :n, :seed)) d
+                       WHERE x.number = :number"""
+                ),
+                [
+                    {"rep": rep, "n": int(n), "seed": 2000 + 100 * rep + number, "number": number}
+                    for number, n in zip(numbers, per_district, strict=True)
+                    if n > 0
+                ],
             )
         districts = conn.execute(text("SELECT DISTINCT districts FROM t_proposals")).scalars().all()
     assert districts == [[13]]  # all planted points lie in Podgórze
@@ -224,18 +263,26 @@ def test_planted_cluster_in_podgorze_is_a_significant_hotspot(engine, points):
     assert all(c.p is None for c in res.cells if c.cls == NOT_TESTED)
     assert all(c.share < res.min_share for c in res.cells if c.cls == NOT_TESTED)
 
+    # against a population baseline (more ideas than residents explain) it is hot too
+    with engine.connect() as conn:
+        pop = hotspots(
+            conn, [Source("t_proposals"), Source("t_background")], 500, inference="population"
+        )
+    busiest = _busiest_planted_cell(pop, points)
+    assert busiest.cls == HOT and busiest.population > 0
+
 
 def _busiest_planted_cell(res, points):
     import json
 
     from shapely.geometry import Point, shape
 
-    planted = {
-        c.id
-        for c in res.cells
-        for x, y in points
-        if shape(json.loads(c.geojson)).covers(Point(x, y))
-    }
+    pts = [Point(x, y) for x, y in points]
+    planted = set()
+    for c in res.cells:
+        cell = shape(json.loads(c.geojson))
+        if any(cell.covers(p) for p in pts):
+            planted.add(c.id)
     return max((c for c in res.cells if c.id in planted), key=lambda c: c.count)
 
 
@@ -261,11 +308,17 @@ def test_conditional_permutation_cannot_see_a_one_cell_cluster(engine, points):
 REPLICATES = 8
 
 
-@pytest.mark.parametrize("inference", ["csr", "permutation"])
-def test_uniform_points_give_no_more_false_hotspots_than_alpha_allows(engine, points, inference):
-    """500 uniformly random points in the city (ST_GeneratePoints), REPLICATES seeded maps.
+@pytest.mark.parametrize(
+    ("inference", "table"),
+    [("csr", "t_uniform"), ("permutation", "t_uniform"), ("population", "t_resident")],
+)
+def test_uniform_points_give_no_more_false_hotspots_than_alpha_allows(
+    engine, points, inference, table
+):
+    """500 uniformly random points in the city (ST_GeneratePoints), REPLICATES seeded maps;
+    for the population null, 500 points spread like the residents.
 
-    Under complete spatial randomness every flagged cell is a false positive. Two statistics:
+    Under the null every flagged cell is a false positive. Two statistics:
 
     1. Per-cell false-positive rate without correction: the share of tested cells (pooled over
        the maps) with two-sided p <= alpha must not exceed alpha, and the share called *hot*
@@ -281,7 +334,7 @@ def test_uniform_points_give_no_more_false_hotspots_than_alpha_allows(engine, po
         for rep in range(REPLICATES):
             res = hotspots(
                 conn,
-                Source("t_uniform", filters={"rep": rep}),
+                Source(table, filters={"rep": rep}),
                 size=1000,
                 alpha=ALPHA,
                 correction="fdr",

@@ -74,10 +74,17 @@ def test_home_clusters_points_loaded_for_the_view(page, live_server, ids):
     assert len(bboxes) >= 2, "the view moved but the bbox did not"
     clusters = page.locator(".civic-cluster-web-test")
     assert clusters.count() >= 1
-    biggest = max(int(t) for t in page.locator(".civic-cluster-web-test span:not(.visually-hidden)").all_inner_texts())
+    biggest = max(
+        int(t)
+        for t in page.locator(
+            ".civic-cluster-web-test span:not(.visually-hidden)"
+        ).all_inner_texts()
+    )
     assert biggest > 10  # the generated points near the Rynek are one cluster at city zoom
     # the cluster names itself for screen readers (role=button from Leaflet)
-    assert web.LAYER.title("pl") in clusters.first.inner_text() or clusters.first.get_attribute("role")
+    assert web.LAYER.title("pl") in clusters.first.inner_text() or clusters.first.get_attribute(
+        "role"
+    )
     assert page.watch.foreign() == [] and page.watch.errors == []
 
 

@@ -24,15 +24,16 @@ def test_clicking_a_district_on_the_map_opens_its_page(page, live_server):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server + "/")
     page.wait_for_selector('#map_main[data-loaded-districts="18"]', state="attached")
-    assert page.request.get(
-        f"{live_server}/api/districts/locate?lon={DEBNIKI[0]}&lat={DEBNIKI[1]}"
-    ).json()["number"] == 8
+    assert (
+        page.request.get(
+            f"{live_server}/api/districts/locate?lon={DEBNIKI[0]}&lat={DEBNIKI[1]}"
+        ).json()["number"]
+        == 8
+    )
     # Hide the feature layers (a cluster of venues there would take the click), as a user can.
     for box in page.locator(".civic-panel input[type=checkbox]").all():
         box.uncheck()
-    pt = page.evaluate(
-        "([lon, lat]) => map_main.latLngToContainerPoint([lat, lon])", list(DEBNIKI)
-    )
+    pt = page.evaluate("([lon, lat]) => map_main.latLngToContainerPoint([lat, lon])", list(DEBNIKI))
     box = page.locator("#map_main").bounding_box()
     page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
     page.wait_for_url("**/districts/8")

@@ -13,7 +13,10 @@ from sqlalchemy import text
 # The consultation area: a rectangle around Plac Centralny (Nowa Huta).
 AREA = "POLYGON((20.030 50.068, 20.045 50.068, 20.045 50.078, 20.030 50.078, 20.030 50.068))"
 INSIDE = {"type": "Point", "coordinates": [20.0375, 50.0717]}
-OUTSIDE = {"type": "Point", "coordinates": [19.9373, 50.0617]}  # Rynek Główny: in Kraków, not in the area
+OUTSIDE = {
+    "type": "Point",
+    "coordinates": [19.9373, 50.0617],
+}  # Rynek Główny: in Kraków, not in the area
 INSIDE_LINE = {"type": "LineString", "coordinates": [[20.033, 50.070], [20.042, 50.075]]}
 INSIDE_POLY = {
     "type": "Polygon",
@@ -33,17 +36,31 @@ def consultations(engine):
                     "INSERT INTO consultations (title, description, opens_on, closes_on, stage, documents_url, geom) "
                     "VALUES (:t, :d, :o, :c, 'open', :u, ST_GeomFromText(:g, 4326)) RETURNING id"
                 ),
-                {"t": title, "d": "Opis planu.\nDruga linia.", "o": opens, "c": closes, "u": docs, "g": AREA},
+                {
+                    "t": title,
+                    "d": "Opis planu.\nDruga linia.",
+                    "o": opens,
+                    "c": closes,
+                    "u": docs,
+                    "g": AREA,
+                },
             ).scalar_one()
 
         today = conn.execute(text("SELECT current_date")).scalar_one()
         from datetime import timedelta
 
         return {
-            "open": add("Plan Placu Centralnego", today - timedelta(days=5), today + timedelta(days=20)),
-            "closed": add("Zamknięte konsultacje", today - timedelta(days=60), today - timedelta(days=30)),
+            "open": add(
+                "Plan Placu Centralnego", today - timedelta(days=5), today + timedelta(days=20)
+            ),
+            "closed": add(
+                "Zamknięte konsultacje", today - timedelta(days=60), today - timedelta(days=30)
+            ),
             "upcoming": add(
-                "Przyszłe konsultacje", today + timedelta(days=10), today + timedelta(days=40), "javascript:alert(1)"
+                "Przyszłe konsultacje",
+                today + timedelta(days=10),
+                today + timedelta(days=40),
+                "javascript:alert(1)",
             ),
         }
 
@@ -60,7 +77,9 @@ def comment_form(**overrides) -> dict:
 
 
 def post_comment(client, cid, **overrides):
-    return client.post(f"/consultations/{cid}/comments", data=comment_form(**overrides), headers=JSON)
+    return client.post(
+        f"/consultations/{cid}/comments", data=comment_form(**overrides), headers=JSON
+    )
 
 
 def comment_row(engine, comment_id) -> dict:
@@ -108,8 +127,14 @@ def test_comment_on_the_whole_and_at_places(resident, client, consultations, eng
     assert r.status_code == 201, r.data
     whole = comment_row(engine, r.get_json()["id"])
     assert whole["gtype"] is None and whole["status"] == "published"
-    for geom, gtype in ((INSIDE, "ST_Point"), (INSIDE_LINE, "ST_LineString"), (INSIDE_POLY, "ST_Polygon")):
-        r = post_comment(resident, cid, place="map", geometry=json.dumps(geom), body=f"Uwaga: {gtype}")
+    for geom, gtype in (
+        (INSIDE, "ST_Point"),
+        (INSIDE_LINE, "ST_LineString"),
+        (INSIDE_POLY, "ST_Polygon"),
+    ):
+        r = post_comment(
+            resident, cid, place="map", geometry=json.dumps(geom), body=f"Uwaga: {gtype}"
+        )
         assert r.status_code == 201, r.data
         row = comment_row(engine, r.get_json()["id"])
         assert row["gtype"] == gtype and row["districts"] == [18]
@@ -122,7 +147,9 @@ def test_comment_on_the_whole_and_at_places(resident, client, consultations, eng
 def test_html_form_redirects_to_the_comment(resident, consultations):
     cid = consultations["open"]
     r = resident.post(f"/consultations/{cid}/comments", data=comment_form(body="Przez formularz"))
-    assert r.status_code == 303 and re.search(rf"/consultations/{cid}#comment-\d+$", r.headers["Location"])
+    assert r.status_code == 303 and re.search(
+        rf"/consultations/{cid}#comment-\d+$", r.headers["Location"]
+    )
 
 
 def test_outside_the_area_is_refused_with_the_reason(resident, consultations, engine):
@@ -143,7 +170,9 @@ def test_outside_the_area_is_refused_with_the_reason(resident, consultations, en
     html = r.get_data(as_text=True)
     assert r.status_code == 400 and 'id="geometry-error"' in html and "obszarem konsultacji" in html
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM consultation_comments")).scalar_one() == before
+        assert (
+            conn.execute(text("SELECT count(*) FROM consultation_comments")).scalar_one() == before
+        )
 
 
 def test_after_the_closing_date_is_refused(resident, consultations):
@@ -163,12 +192,27 @@ def test_after_the_closing_date_is_refused(resident, consultations):
         ({"body": "   "}, "body", 400),
         ({"body": "x" * 5001}, "body", 400),
         ({"place": "map", "geometry": ""}, "geometry", 400),
-        ({"place": "map", "geometry": '{"type": "Point", "coordinates": [NaN, 50.07]}'}, "geometry", 400),
+        (
+            {"place": "map", "geometry": '{"type": "Point", "coordinates": [NaN, 50.07]}'},
+            "geometry",
+            400,
+        ),
         (
             {
                 "place": "map",
                 "geometry": json.dumps(
-                    {"type": "Polygon", "coordinates": [[[20.033, 50.070], [20.042, 50.075], [20.042, 50.070], [20.033, 50.075], [20.033, 50.070]]]}
+                    {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [
+                                [20.033, 50.070],
+                                [20.042, 50.075],
+                                [20.042, 50.070],
+                                [20.033, 50.075],
+                                [20.033, 50.070],
+                            ]
+                        ],
+                    }
                 ),
             },
             "geometry",
@@ -190,9 +234,18 @@ def test_wrong_content_type_and_huge_body(resident, consultations):
     cid = consultations["open"]
     r = resident.post(f"/consultations/{cid}/comments", json=comment_form())
     assert r.status_code == 415 and r.get_json()["error"]["field"] == "Content-Type"
-    r = resident.post(f"/consultations/{cid}/comments", data=comment_form(body="x" * (10 * 1024 * 1024)), headers=JSON)
+    r = resident.post(
+        f"/consultations/{cid}/comments",
+        data=comment_form(body="x" * (10 * 1024 * 1024)),
+        headers=JSON,
+    )
     assert r.status_code == 413 and r.get_json()["error"]["field"] == "body"
-    assert resident.post("/consultations/999999/comments", data=comment_form(), headers=JSON).status_code == 404
+    assert (
+        resident.post(
+            "/consultations/999999/comments", data=comment_form(), headers=JSON
+        ).status_code
+        == 404
+    )
 
 
 def test_login_required(client, consultations):
@@ -223,7 +276,7 @@ def test_replies(resident, make_user, client, consultations, engine):
     assert r.status_code == 201
     assert comment_row(engine, r.get_json()["id"])["reply_to"] == parent
     html = client.get(f"/consultations/{cid}").get_data(as_text=True)
-    thread = html[html.index(f'id="comment-{parent}"'):]
+    thread = html[html.index(f'id="comment-{parent}"') :]
     assert thread.index("Pytanie do planistów") < thread.index("Odpowiedź na pytanie")
     assert 'class="replies"' in thread
 
@@ -234,7 +287,9 @@ def test_unconfirmed_comment_waits(make_user, client, consultations, engine):
     r = post_comment(newbie, cid, body="Komentarz nowego konta")
     assert r.status_code == 201 and r.get_json()["status"] == "pending"
     assert comment_row(engine, r.get_json()["id"])["status"] == "pending"
-    assert "Komentarz nowego konta" not in client.get(f"/consultations/{cid}").get_data(as_text=True)
+    assert "Komentarz nowego konta" not in client.get(f"/consultations/{cid}").get_data(
+        as_text=True
+    )
     mine = newbie.get(f"/consultations/{cid}").get_data(as_text=True)
     assert "Komentarz nowego konta" in mine and "czeka na moderatora" in mine
 
@@ -243,7 +298,9 @@ def test_permalink(resident, client, consultations):
     cid = consultations["open"]
     comment_id = post_comment(resident, cid, body="Permalink").get_json()["id"]
     r = client.get(f"/consultations/comments/{comment_id}")
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/consultations/{cid}#comment-{comment_id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(
+        f"/consultations/{cid}#comment-{comment_id}"
+    )
     assert client.get("/consultations/comments/999999").status_code == 404
 
 
@@ -291,7 +348,9 @@ def test_support_refusals(resident, consultations, engine):
     assert resident.post("/consultations/comments/999999/support", headers=JSON).status_code == 404
     # a comment in a closed consultation (written before it closed)
     with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE consultation_comments DISABLE TRIGGER consultation_comments_check"))
+        conn.execute(
+            text("ALTER TABLE consultation_comments DISABLE TRIGGER consultation_comments_check")
+        )
         old = conn.execute(
             text(
                 "INSERT INTO consultation_comments (consultation_id, body, status) "
@@ -299,7 +358,9 @@ def test_support_refusals(resident, consultations, engine):
             ),
             {"k": consultations["closed"]},
         ).scalar_one()
-        conn.execute(text("ALTER TABLE consultation_comments ENABLE TRIGGER consultation_comments_check"))
+        conn.execute(
+            text("ALTER TABLE consultation_comments ENABLE TRIGGER consultation_comments_check")
+        )
     r = resident.post(f"/consultations/comments/{old}/support", headers=JSON)
     assert r.status_code == 409 and r.get_json()["error"]["field"] == "consultation"
 
@@ -313,7 +374,9 @@ def test_twenty_parallel_supports_by_one_person(live_server, make_user, comment_
     headers = {"X-CSRFToken": fan.csrf, "Accept": "application/json"}
     url = f"{live_server}/consultations/comments/{comment_id}/support"
     with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(lambda _: session.post(url, headers=headers, timeout=60), range(20)))
+        results = list(
+            pool.map(lambda _: session.post(url, headers=headers, timeout=60), range(20))
+        )
     assert {r.status_code for r in results} == {200}, [r.text[:200] for r in results]
     assert sum(r.json()["new"] for r in results) == 1
     with engine.connect() as conn:
@@ -347,7 +410,9 @@ def test_twenty_parallel_supports_on_psycopg_connections(make_user, comment_id, 
 def test_browse_comments(resident, client, consultations):
     cid = consultations["open"]
     post_comment(resident, cid, body="Ławki w cieniu zyx", place="map", geometry=json.dumps(INSIDE))
-    html = client.get("/comments", query_string={"consultation": cid, "q": "zyx"}).get_data(as_text=True)
+    html = client.get("/comments", query_string={"consultation": cid, "q": "zyx"}).get_data(
+        as_text=True
+    )
     assert "Ławki w cieniu zyx" in html
     html = client.get("/comments", query_string={"district": 1, "q": "zyx"}).get_data(as_text=True)
     assert "Ławki w cieniu zyx" not in html

@@ -111,9 +111,18 @@ def test_query_with_sql_and_like_characters_is_harmless(client):
 
 
 def test_search_key_matches_sql(engine):
-    samples = ["Zabłocie", "Łagiewniki-Borek Fałęcki", "ul. Rajska 12/14", "ŻÓŁĆ", "Osiedle Górali 5"]
+    samples = [
+        "Zabłocie",
+        "Łagiewniki-Borek Fałęcki",
+        "ul. Rajska 12/14",
+        "ŻÓŁĆ",
+        "Osiedle Górali 5",
+    ]
     with engine.connect() as conn:
-        sql = [conn.execute(text("SELECT civic_search_key(:s)"), {"s": s}).scalar_one() for s in samples]
+        sql = [
+            conn.execute(text("SELECT civic_search_key(:s)"), {"s": s}).scalar_one()
+            for s in samples
+        ]
     assert sql == [search_key(s) for s in samples]
 
 
@@ -149,7 +158,9 @@ def test_srs_names_and_axis_order():
         parse_srs(None)
 
 
-@pytest.mark.parametrize("name", ["krakow_model2012.gml", "krakow_model2021.gml", "krakow_addresses.csv"])
+@pytest.mark.parametrize(
+    "name", ["krakow_model2012.gml", "krakow_model2021.gml", "krakow_addresses.csv"]
+)
 def test_prg_files_read_to_the_same_points(name):
     from geo.crs import transform_xy
 
@@ -171,7 +182,9 @@ def conn(engine):
         tx.rollback()
 
 
-@pytest.mark.parametrize("name", ["krakow_model2012.gml", "krakow_model2021.gml", "krakow_addresses.csv"])
+@pytest.mark.parametrize(
+    "name", ["krakow_model2012.gml", "krakow_model2021.gml", "krakow_addresses.csv"]
+)
 def test_prg_import_keeps_the_city_and_takes_over_addresses(conn, name):
     from geo.cities import KRAKOW
 
@@ -242,7 +255,9 @@ def test_prg_bad_gml(tmp_path):
         read_prg(empty)
     nosrs = tmp_path / "nosrs.gml"
     nosrs.write_text(
-        (PRG / "krakow_model2012.gml").read_text().replace(' srsName="urn:ogc:def:crs:EPSG::2180"', "")
+        (PRG / "krakow_model2012.gml")
+        .read_text()
+        .replace(' srsName="urn:ogc:def:crs:EPSG::2180"', "")
     )
     with pytest.raises(PrgFormatError, match="srsName"):
         read_prg(nosrs)
@@ -272,7 +287,9 @@ def test_cli_import_prg(db_url, monkeypatch):
     from app.cli import main
 
     monkeypatch.setenv("DATABASE_URL", db_url)
-    result = CliRunner().invoke(main, ["import", "prg", str(PRG / "krakow_addresses.csv"), "--dry-run"])
+    result = CliRunner().invoke(
+        main, ["import", "prg", str(PRG / "krakow_addresses.csv"), "--dry-run"]
+    )
     assert result.exit_code == 0, result.output
     assert "10 loaded" in result.output and "1 outside the city" in result.output
     bad = CliRunner().invoke(main, ["import", "prg", str(PRG / "krakow_addresses_swapped.csv")])

@@ -105,18 +105,30 @@ COLUMNS = """
 FEATURES = {
     "rynek": (
         f"POINT({RYNEK[0]} {RYNEK[1]})",
-        dict(title="Ławka na Rynku", category="green", status="published", edition=2023,
-             cost=1500, open=True, tags=["ławka"]),
+        dict(
+            title="Ławka na Rynku",
+            category="green",
+            status="published",
+            edition=2023,
+            cost=1500,
+            open=True,
+            tags=["ławka"],
+        ),
     ),
     "huta": (
         f"POINT({PLAC_CENTRALNY[0]} {PLAC_CENTRALNY[1]})",
-        dict(title="Przystanek w Nowej Hucie", category="transport", status="published",
-             edition=2024, cost=99000, open=False),
+        dict(
+            title="Przystanek w Nowej Hucie",
+            category="transport",
+            status="published",
+            edition=2024,
+            cost=99000,
+            open=False,
+        ),
     ),
     "bridge": (
         "LINESTRING(19.9355 50.0540, 19.9250 50.0450)",  # Wawel -> Dębniki, over the Vistula
-        dict(title="Kładka Wawel – Dębniki", category="culture", status="published",
-             edition=2024),
+        dict(title="Kładka Wawel – Dębniki", category="culture", status="published", edition=2024),
     ),
     "park": (
         "POLYGON((20.0360 50.0745, 20.0385 50.0745, 20.0385 50.0760, 20.0360 50.0760,"
@@ -133,8 +145,13 @@ FEATURES = {
     ),
     "hidden": (
         f"POINT({RYNEK[0] - 0.0010} {RYNEK[1]})",
-        dict(title="Ukryty przez moderatora", category="green", status="published",
-             edition=2024, hidden=True),
+        dict(
+            title="Ukryty przez moderatora",
+            category="green",
+            status="published",
+            edition=2024,
+            hidden=True,
+        ),
     ),
 }
 NOT_PUBLIC = ("draft", "hidden")
@@ -155,7 +172,9 @@ def install(engine) -> dict[str, int]:
                     status text, edition int, cost numeric, open bool, tags text[], hidden bool)"""
         )
         for ext, (wkt, props) in FEATURES.items():
-            conn.execute(insert, {"ext": ext, "wkt": wkt, "email": SECRET, "props": json.dumps(props)})
+            conn.execute(
+                insert, {"ext": ext, "wkt": wkt, "email": SECRET, "props": json.dumps(props)}
+            )
         # A grid of points within ~300 m of the Rynek: a cluster at city zoom.
         conn.execute(
             text(
@@ -192,15 +211,45 @@ def proposals(engine):
     """Budget proposals of our own (the real ones come from the importers)."""
     rows = [
         # ext, WKT, districts, edition, title, status, cost, votes, selected, hidden
-        ("T.D1.1", f"POINT({RYNEK[0]} {RYNEK[1]})", [], 2019, XSS, "selected", 250000, 812,
-         True, False),
-        ("T.D1.2", None, [1], 2019, "Cała dzielnica: drzewa", "not_selected", 90000, 40,
-         False, False),
+        (
+            "T.D1.1",
+            f"POINT({RYNEK[0]} {RYNEK[1]})",
+            [],
+            2019,
+            XSS,
+            "selected",
+            250000,
+            812,
+            True,
+            False,
+        ),
+        (
+            "T.D1.2",
+            None,
+            [1],
+            2019,
+            "Cała dzielnica: drzewa",
+            "not_selected",
+            90000,
+            40,
+            False,
+            False,
+        ),
         ("T.D1.3", None, [1], 2021, "Ławki nad Wisłą", "selected", 120000, 300, True, False),
         ("T.D1.draft", None, [1], 2019, "Szkic projektu", "draft", 1, 0, None, False),
         ("T.D1.hidden", None, [1], 2019, "Ukryty projekt", "not_selected", 1, 0, False, True),
-        ("T.D1.now", None, [1], 2100, "Projekt przyszłej edycji", "submitted", 5000, None,
-         None, False),
+        (
+            "T.D1.now",
+            None,
+            [1],
+            2100,
+            "Projekt przyszłej edycji",
+            "submitted",
+            5000,
+            None,
+            None,
+            False,
+        ),
     ]
     with engine.begin() as conn:
         for ext, wkt, dists, ed, title, status, cost, votes, sel, hidden in rows:
@@ -212,8 +261,18 @@ def proposals(engine):
                            :status, :cost, :votes, :sel,
                            CASE WHEN :hidden THEN now() END)"""
                 ),
-                dict(ext=ext, wkt=wkt, d=dists, ed=ed, title=title, status=status, cost=cost,
-                     votes=votes, sel=sel, hidden=hidden),
+                dict(
+                    ext=ext,
+                    wkt=wkt,
+                    d=dists,
+                    ed=ed,
+                    title=title,
+                    status=status,
+                    cost=cost,
+                    votes=votes,
+                    sel=sel,
+                    hidden=hidden,
+                ),
             )
         got = conn.execute(
             text("SELECT external_id, id FROM budget_proposals WHERE external_id LIKE 'T.%'")
@@ -462,7 +521,9 @@ def test_non_public_features_never_appear(client, ids, engine, proposals):
     assert "Szkic projektu" not in text_all and "Ukryty projekt" not in text_all
     assert "author_id" not in text_all and "hidden_at" not in text_all
     for ext in ("T.D1.draft", "T.D1.hidden"):
-        assert client.get(f"/api/layers/budget-proposals/features/{proposals[ext]}").status_code == 404
+        assert (
+            client.get(f"/api/layers/budget-proposals/features/{proposals[ext]}").status_code == 404
+        )
         assert client.get(f"/layers/budget-proposals/{proposals[ext]}").status_code == 404
     district = client.get("/districts/1").get_data(as_text=True)
     assert "Szkic projektu" not in district and "Ukryty projekt" not in district
@@ -482,7 +543,9 @@ def test_unknown_and_non_public_layers_are_404(client, ids):
     registry.register(private)
     try:
         assert client.get("/api/layers/web-test-private/features").status_code == 404
-        assert client.get(f"/api/layers/web-test-private/features/{ids['rynek']}").status_code == 404
+        assert (
+            client.get(f"/api/layers/web-test-private/features/{ids['rynek']}").status_code == 404
+        )
         assert client.get("/layers/web-test-private").status_code == 404
         names = [m["name"] for m in fc(client, "/api/layers")["layers"]]
         assert "web-test-private" not in names
@@ -510,6 +573,9 @@ def test_layer_list_is_paginated_and_filterable_without_js(client, ids):
     assert "Łąka kwietna" in green18 and "Przystanek" not in green18
     # the list's own API link carries the same filters (JS refreshes the list from it)
     assert f'data-api="/api/layers/{NAME}/features?district=18&amp;category=green"' in green18
+    # parameters the page does not know are ignored, and never reach the map's API calls
+    odd = client.get(f"/layers/{NAME}?district=18&utm_source=x").get_data(as_text=True)
+    assert '"params": {"district": "18"}' in odd
     for bad in ("page=0", "page=x", "district=99", "category=purple", "edition=abc"):
         assert client.get(f"/layers/{NAME}?{bad}").status_code == 400, bad
 
@@ -525,8 +591,11 @@ def test_lists_escape_every_string(client, ids, proposals):
 
 @pytest.mark.parametrize(
     "lang, category_title, field_title, yes",
-    [("pl", "zieleń", "Kategoria", "tak"), ("en", "greenery", "Category", None),
-     ("uk", "зелень", "Категорія", None)],
+    [
+        ("pl", "zieleń", "Kategoria", "tak"),
+        ("en", "greenery", "Category", None),
+        ("uk", "зелень", "Категорія", None),
+    ],
 )
 def test_permalink_shows_every_public_property(client, ids, lang, category_title, field_title, yes):
     html = client.get(f"/layers/{NAME}/{ids['rynek']}?lang={lang}").get_data(as_text=True)
@@ -555,9 +624,18 @@ def test_overview_list_on_the_home_page(client, ids):
     # a status filter hides the layers that have no status, on the list and on the map
     st = client.get("/?status=archived").get_data(as_text=True)
     assert "Łąka kwietna" in st
-    spec = json.loads(re.search(r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "civic-venues".*?)\);\n', st).group(1))
+    spec = json.loads(
+        re.search(
+            r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "civic-venues".*?)\);\n',
+            st,
+        ).group(1)
+    )
     assert spec["visible"] is False
-    mine = json.loads(re.search(r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "web-test".*?)\);\n', st).group(1))
+    mine = json.loads(
+        re.search(
+            r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "web-test".*?)\);\n', st
+        ).group(1)
+    )
     assert mine["visible"] is True and mine["params"] == {"status": "archived"}
     paged = client.get(f"/?layer={NAME}&page=2").get_data(as_text=True)
     assert 'rel="prev"' in paged and 'rel="next"' in paged
@@ -566,9 +644,9 @@ def test_overview_list_on_the_home_page(client, ids):
 
 def test_district_page_counts_and_past_budget(client, ids, proposals):
     html = client.get("/districts/1").get_data(as_text=True)
-    counts = re.search(
-        rf'<tr data-layer="{NAME}">.*?<td class="num">(\d+)</td>', html, re.S
-    ).group(1)
+    counts = re.search(rf'<tr data-layer="{NAME}">.*?<td class="num">(\d+)</td>', html, re.S).group(
+        1
+    )
     assert int(counts) == GENERATED + 3
     for ly in registry.all_layers():
         assert f'<tr data-layer="{ly.name}">' in html

@@ -12,7 +12,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-NOWA_HUTA = [[20.036, 50.071], [20.040, 50.071], [20.040, 50.073], [20.036, 50.073], [20.036, 50.071]]
+NOWA_HUTA = [
+    [20.036, 50.071],
+    [20.040, 50.071],
+    [20.040, 50.073],
+    [20.036, 50.073],
+    [20.036, 50.071],
+]
 PLAC_CENTRALNY = [20.0375, 50.0717]
 RYNEK = [19.9373, 50.0617]
 WARSAW = [[21.00, 52.22], [21.02, 52.22], [21.02, 52.24], [21.00, 52.22]]
@@ -84,13 +90,17 @@ def test_propose_needs_login(client):
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     r = client.post("/propose", data=form())
     assert r.status_code in (302, 400)  # login (or CSRF first): never a row
-    
+
 
 def test_form_page(resident):
     r = resident.get("/propose")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert 'name="form_key"' in html and 'role="combobox"' in html and 'aria-controls="address-search-listbox"' in html
+    assert (
+        'name="form_key"' in html
+        and 'role="combobox"' in html
+        and 'aria-controls="address-search-listbox"' in html
+    )
     assert "leaflet-geoman" in html and "propose.js" in html
     assert 'id="district-output"' in html
     assert 'maxlength="60"' in html
@@ -133,7 +143,9 @@ def test_parallel_double_submit_over_http(live_server, resident, engine):
 
     with ThreadPoolExecutor(10) as pool:
         results = list(pool.map(post, range(10)))
-    assert sorted({r.status_code for r in results}) in ([200, 201], [201]), [r.text[:200] for r in results]
+    assert sorted({r.status_code for r in results}) in ([200, 201], [201]), [
+        r.text[:200] for r in results
+    ]
     assert len({r.json()["id"] for r in results}) == 1
     with engine.connect() as conn:
         n = conn.execute(
@@ -144,7 +156,9 @@ def test_parallel_double_submit_over_http(live_server, resident, engine):
 
 
 def test_draft_then_submit(resident, client, engine):
-    data = form(action="draft", title="Szkic: stojaki rowerowe", description="", category="", cost="")
+    data = form(
+        action="draft", title="Szkic: stojaki rowerowe", description="", category="", cost=""
+    )
     r = resident.post("/propose", data=data)
     assert r.status_code == 303 and "draft=" in r.headers["Location"]
     pid = int(r.headers["Location"].rsplit("=", 1)[1])
@@ -153,7 +167,11 @@ def test_draft_then_submit(resident, client, engine):
     assert resident.get(f"/proposals/{pid}").status_code == 200  # the author sees it
     page = resident.get(f"/propose?draft={pid}").get_data(as_text=True)
     assert data["form_key"] in page and "Szkic: stojaki rowerowe" in page
-    done = submitted_id(resident.post(f"/propose?draft={pid}", data=form(form_key=data["form_key"], title="Stojaki rowerowe")))
+    done = submitted_id(
+        resident.post(
+            f"/propose?draft={pid}", data=form(form_key=data["form_key"], title="Stojaki rowerowe")
+        )
+    )
     assert done == pid
     p = proposal(engine, pid)
     assert p["status"] == "submitted" and p["title"] == "Stojaki rowerowe"
@@ -174,12 +192,16 @@ def test_someone_elses_draft_is_not_editable(resident, make_user, engine):
 
 def test_whole_district_and_citywide(resident, engine):
     pid = submitted_id(
-        resident.post("/propose", data=form(location="district", district="18", geometry="", cost="5000"))
+        resident.post(
+            "/propose", data=form(location="district", district="18", geometry="", cost="5000")
+        )
     )
     p = proposal(engine, pid)
     assert p["gtype"] is None and p["districts"] == [18] and p["scope"] == "district"
     pid = submitted_id(
-        resident.post("/propose", data=form(location="city", scope="citywide", geometry="", cost="30000"))
+        resident.post(
+            "/propose", data=form(location="city", scope="citywide", geometry="", cost="30000")
+        )
     )
     p = proposal(engine, pid)
     assert p["gtype"] is None and p["districts"] == [] and p["scope"] == "citywide"
@@ -188,7 +210,9 @@ def test_whole_district_and_citywide(resident, engine):
 def test_address_point(resident, engine):
     point = json.dumps({"type": "Point", "coordinates": [19.929493, 50.064218]})
     pid = submitted_id(
-        resident.post("/propose", data=form(location="address", geometry=point, address="Rajska 12"))
+        resident.post(
+            "/propose", data=form(location="address", geometry=point, address="Rajska 12")
+        )
     )
     p = proposal(engine, pid)
     assert p["gtype"] == "ST_Point" and p["districts"] == [1] and p["address"] == "Rajska 12"
@@ -226,15 +250,48 @@ JSON = {"Accept": "application/json"}
         ({"geometry": '{"type": "Point", "coordinates": [NaN, 50]}'}, "geometry", 400),
         ({"geometry": '{"type": "Point", "coordinates": ["20.03", "50.07"]}'}, "geometry", 400),
         (
-            {"geometry": json.dumps({"type": "Polygon", "coordinates": [[[20.03, 50.07], [20.04, 50.08], [20.04, 50.07], [20.03, 50.08], [20.03, 50.07]]]})},
+            {
+                "geometry": json.dumps(
+                    {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [
+                                [20.03, 50.07],
+                                [20.04, 50.08],
+                                [20.04, 50.07],
+                                [20.03, 50.08],
+                                [20.03, 50.07],
+                            ]
+                        ],
+                    }
+                )
+            },
             "geometry",
             400,
         ),
         ({"geometry": polygon(WARSAW)}, "geometry", 400),  # outside Kraków
         ({"geometry": polygon(NOWA_HUTA[:-1])}, "geometry", 400),  # unclosed ring
-        ({"geometry": json.dumps({"type": "LineString", "coordinates": [RYNEK, RYNEK]})}, "geometry", 400),
+        (
+            {"geometry": json.dumps({"type": "LineString", "coordinates": [RYNEK, RYNEK]})},
+            "geometry",
+            400,
+        ),
         # a polygon across Stare Miasto and Grzegórzki cannot be a district project
-        ({"geometry": polygon([[19.935, 50.058], [19.962, 50.058], [19.962, 50.064], [19.935, 50.064], [19.935, 50.058]])}, "geometry", 400),
+        (
+            {
+                "geometry": polygon(
+                    [
+                        [19.935, 50.058],
+                        [19.962, 50.058],
+                        [19.962, 50.064],
+                        [19.935, 50.064],
+                        [19.935, 50.058],
+                    ]
+                )
+            },
+            "geometry",
+            400,
+        ),
         ({"location": "address", "geometry": polygon()}, "geometry", 400),  # an address is a point
         ({"form_key": "not-a-key"}, "form_key", 400),
     ],
@@ -375,7 +432,11 @@ def test_unconfirmed_author_waits_for_a_moderator(make_user, client, engine):
     newbie = make_user(confirmed=False)
     pid = submitted_id(newbie.post("/propose", data=form(title="Od nowego konta")))
     p = proposal(engine, pid)
-    assert p["status"] == "submitted" and p["hidden_at"] is not None and p["hidden_reason"] == "pending"
+    assert (
+        p["status"] == "submitted"
+        and p["hidden_at"] is not None
+        and p["hidden_reason"] == "pending"
+    )
     assert client.get(f"/proposals/{pid}").status_code == 404
     assert "Od nowego konta" not in client.get("/proposals").get_data(as_text=True)
     assert newbie.get(f"/proposals/{pid}").status_code == 200
@@ -415,10 +476,17 @@ def list_titles(client, **params) -> list[str]:
 
 def test_list_filters(client, browse_data):
     assert list_titles(client, district=18, q="qxz") == ["Plac zabaw w Nowej Hucie qxz"]
-    assert list_titles(client, category="urban greenery", edition=2024, q="qxz") == ["Zieleń przy Rajskiej qxz"]
-    assert list_titles(client, q="rowery w podgorzu qxz") == ["Rowery w Podgórzu qxz"]  # no diacritics
+    assert list_titles(client, category="urban greenery", edition=2024, q="qxz") == [
+        "Zieleń przy Rajskiej qxz"
+    ]
+    assert list_titles(client, q="rowery w podgorzu qxz") == [
+        "Rowery w Podgórzu qxz"
+    ]  # no diacritics
     assert list_titles(client, q="qxz", sort="cost_desc") == [
-        "Plac zabaw w Nowej Hucie qxz", "Rowery w Podgórzu qxz", "Zieleń przy Rajskiej qxz"]
+        "Plac zabaw w Nowej Hucie qxz",
+        "Rowery w Podgórzu qxz",
+        "Zieleń przy Rajskiej qxz",
+    ]
     assert list_titles(client, q="qxz", sort="title")[0] == "Plac zabaw w Nowej Hucie qxz"
     assert list_titles(client, q="qxz", status="rejected") == []
 
@@ -454,11 +522,29 @@ def test_api_geojson(client, browse_data):
 
 def test_permalink_404(client):
     assert client.get("/proposals/999999").status_code == 404
+    assert client.get("/api/proposals/999999").status_code == 404
+
+
+def test_api_one_proposal(client, resident, browse_data):
+    fc = json.loads(client.get(f"/api/proposals/{browse_data[0]}").data)
+    assert [f["properties"]["title"] for f in fc["features"]] == ["Zieleń przy Rajskiej qxz"]
+    assert fc["features"][0]["properties"]["url"] == f"/proposals/{browse_data[0]}"
+    # a whole-district proposal is drawn as its district
+    pid = submitted_id(
+        resident.post("/propose", data=form(location="district", district="7", geometry=""))
+    )
+    fc = json.loads(client.get(f"/api/proposals/{pid}").data)
+    assert fc["features"][0]["geometry"]["type"] == "MultiPolygon"
+    assert fc["features"][0]["properties"]["whole_district"] is True
 
 
 def test_xss_title_is_escaped(resident, client):
     evil = "<script>alert(1)</script>"
-    pid = submitted_id(resident.post("/propose", data=form(title=evil, description='<img src=x onerror="alert(2)">')))
+    pid = submitted_id(
+        resident.post(
+            "/propose", data=form(title=evil, description='<img src=x onerror="alert(2)">')
+        )
+    )
     for url in (f"/proposals/{pid}", "/proposals", "/account/contributions"):
         html = (resident if "account" in url else client).get(url).get_data(as_text=True)
         assert evil not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
@@ -481,7 +567,9 @@ def test_support_once_and_withdraw(resident, make_user, browse_data, engine):
     r = fan.post(f"/proposals/{pid}/support", data={"action": "withdraw"})
     assert r.status_code == 303
     with engine.connect() as conn:
-        n = conn.execute(text("SELECT count(*) FROM proposal_supports WHERE proposal_id = :p"), {"p": pid}).scalar_one()
+        n = conn.execute(
+            text("SELECT count(*) FROM proposal_supports WHERE proposal_id = :p"), {"p": pid}
+        ).scalar_one()
     assert n == 0
 
 

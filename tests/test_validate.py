@@ -10,7 +10,13 @@ from shapely.geometry import Point, Polygon
 from geo.validate import MAX_VERTICES, GeometryError, districts_for, parse_geometry
 
 # A square of ~300 m on Plac Centralny, Nowa Huta (district XVIII).
-NOWA_HUTA = [[20.036, 50.071], [20.040, 50.071], [20.040, 50.073], [20.036, 50.073], [20.036, 50.071]]
+NOWA_HUTA = [
+    [20.036, 50.071],
+    [20.040, 50.071],
+    [20.040, 50.073],
+    [20.036, 50.073],
+    [20.036, 50.071],
+]
 RYNEK = [19.9373, 50.0617]
 
 
@@ -27,10 +33,16 @@ def test_good_geometries():
     assert isinstance(poly, Polygon) and poly.is_valid
     line = parse_geometry({"type": "LineString", "coordinates": [RYNEK, [19.94, 50.06]]})
     assert line.length > 0
-    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": RYNEK}}
+    feature = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "Point", "coordinates": RYNEK},
+    }
     assert parse_geometry(feature).equals(Point(RYNEK))
     # a double click at the end of a line repeats the last vertex: not an error
-    doubled = parse_geometry({"type": "LineString", "coordinates": [RYNEK, [19.94, 50.06], [19.94, 50.06]]})
+    doubled = parse_geometry(
+        {"type": "LineString", "coordinates": [RYNEK, [19.94, 50.06], [19.94, 50.06]]}
+    )
     assert len(doubled.coords) == 2
 
 
@@ -64,20 +76,28 @@ def test_good_geometries():
         ({"type": "Polygon", "coordinates": [NOWA_HUTA[:3]]}, "degenerate"),
         # zero area: all vertices on one line
         (
-            {"type": "Polygon", "coordinates": [[[20.0, 50.0], [20.1, 50.0], [20.2, 50.0], [20.0, 50.0]]]},
+            {
+                "type": "Polygon",
+                "coordinates": [[[20.0, 50.0], [20.1, 50.0], [20.2, 50.0], [20.0, 50.0]]],
+            },
             "degenerate",
         ),
         # a bowtie
         (
             {
                 "type": "Polygon",
-                "coordinates": [[[20.03, 50.07], [20.04, 50.08], [20.04, 50.07], [20.03, 50.08], [20.03, 50.07]]],
+                "coordinates": [
+                    [[20.03, 50.07], [20.04, 50.08], [20.04, 50.07], [20.03, 50.08], [20.03, 50.07]]
+                ],
             },
             "self_intersection",
         ),
         # a figure-eight line
         (
-            {"type": "LineString", "coordinates": [[20.03, 50.07], [20.04, 50.08], [20.04, 50.07], [20.03, 50.08]]},
+            {
+                "type": "LineString",
+                "coordinates": [[20.03, 50.07], [20.04, 50.08], [20.04, 50.07], [20.03, 50.08]],
+            },
             "self_intersection",
         ),
         ({"type": "Polygon", "coordinates": []}, "invalid_coordinates"),
@@ -93,7 +113,10 @@ def test_too_many_vertices():
     assert code_of({"type": "LineString", "coordinates": ring}) == "too_many_vertices"
     ok = ring[:100]
     assert parse_geometry({"type": "LineString", "coordinates": ok}, max_vertices=100)
-    assert code_of({"type": "LineString", "coordinates": ring[:101]}, max_vertices=100) == "too_many_vertices"
+    assert (
+        code_of({"type": "LineString", "coordinates": ring[:101]}, max_vertices=100)
+        == "too_many_vertices"
+    )
 
 
 def test_absurd_nesting_is_an_error_not_a_crash():
@@ -113,7 +136,9 @@ def test_districts_for(engine):
         rynek = districts_for(conn, Point(RYNEK))
         assert [d["number"] for d in rynek] == [1]
         # a line from the Old Town to Grzegórzki crosses two districts
-        cross = districts_for(conn, parse_geometry({"type": "LineString", "coordinates": [RYNEK, [19.96, 50.06]]}))
+        cross = districts_for(
+            conn, parse_geometry({"type": "LineString", "coordinates": [RYNEK, [19.96, 50.06]]})
+        )
         assert [d["number"] for d in cross] == [1, 2]
         with pytest.raises(GeometryError) as info:
             districts_for(conn, Point(21.01, 52.23))  # Warsaw
@@ -166,5 +191,7 @@ def test_api_wrong_content_type(user):
 
 def test_api_needs_csrf(app):
     anon = app.test_client()
-    r = anon.post("/api/geometry/districts", json={"geometry": {"type": "Point", "coordinates": RYNEK}})
+    r = anon.post(
+        "/api/geometry/districts", json={"geometry": {"type": "Point", "coordinates": RYNEK}}
+    )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf"

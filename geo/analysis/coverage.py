@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.analysis.grid import GRID_CTE, grid_params
+from geo.analysis.grid import GRID_CTE, GRID_POP_CTE, grid_params
 from geo.analysis.source import Source, no_jit
 
 
@@ -111,29 +111,11 @@ def coverage(
                 LIMIT 1
             ) n ON k.dd IS NOT NULL
         ),
-        -- a district's residents per m², spread evenly over it
-        dist AS MATERIALIZED (
-            SELECT number, g, population::float8 / nullif(ST_Area(g), 0) AS density
-            FROM (SELECT number, population, ST_Transform(geom, 2180) AS g FROM districts
-                  WHERE population IS NOT NULL) x
-        ),
-        -- Districts lie inside the city, so area(full hexagon ∩ district) is the clipped
-        -- cell's part of the district. The district is the outer loop (LATERAL) so that
-        -- PostGIS prepares its polygon once for all hexagons; only hexagons on a district
-        -- boundary are intersected.
-        pop AS (
-            SELECT x.id, d.number, x.population
-            FROM dist d
-            CROSS JOIN LATERAL (
-                SELECT g.id,
-                       d.density * ST_Area(CASE WHEN ST_Covers(d.g, g.hex) THEN g.hex
-                                                ELSE ST_Intersection(d.g, g.hex) END)
-                           AS population
-                FROM grid g WHERE ST_Intersects(d.g, g.hex)
-                OFFSET 0  -- keep the district as the outer loop
-            ) x
-        ),
-        pops AS (SELECT id, json_object_agg(number, population)::text AS pops FROM pop GROUP BY id)
+        {GRID_POP_CTE},
+        pops AS (
+            SELECT id, json_object_agg(number, population)::text AS pops
+            FROM grid_pop GROUP BY id
+        )
         SELECT c.id, ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6), c.area_m2,
                ST_X(c.c), ST_Y(c.c), n.dist, n.tid,
                coalesce(pops.pops, '{{}}'), (SELECT count(*) FROM tg)

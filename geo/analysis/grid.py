@@ -80,6 +80,31 @@ grid AS MATERIALIZED (
 )"""
 
 
+# Follows GRID_CTE: ``grid_pop`` (id, number, population) — the residents of district
+# ``number`` living in cell ``id``, a district's population spread evenly over its area:
+# population_d · area(cell ∩ d) / area(d). Districts lie inside the city, so the full
+# hexagon can stand in for the clipped cell, and its 7 vertices are cheap to intersect; only
+# hexagons on a district boundary are intersected at all. The district is the outer loop
+# (LATERAL ... OFFSET 0) so that PostGIS prepares its polygon once for all hexagons.
+GRID_POP_CTE = """
+grid_district AS MATERIALIZED (
+    SELECT number, g, population::float8 / nullif(ST_Area(g), 0) AS density
+    FROM (SELECT number, population, ST_Transform(geom, 2180) AS g FROM districts
+          WHERE population IS NOT NULL) x
+),
+grid_pop AS MATERIALIZED (
+    SELECT x.id, d.number, x.population
+    FROM grid_district d
+    CROSS JOIN LATERAL (
+        SELECT g.id,
+               d.density * ST_Area(CASE WHEN ST_Covers(d.g, g.hex) THEN g.hex
+                                        ELSE ST_Intersection(d.g, g.hex) END) AS population
+        FROM grid g WHERE ST_Intersects(d.g, g.hex)
+        OFFSET 0
+    ) x
+)"""
+
+
 @dataclass(frozen=True)
 class Cell:
     id: int

@@ -9,31 +9,38 @@ Method (what the planners' page states under the map):
    tested (a sliver is too small to say anything about).
 3. The statistic is Gi* (``esda.G_Local``, ``star=True``, binary weights: the cell itself and
    the cells within ``rings`` rings), reported with its analytical z-score.
-4. Significance is Monte Carlo, seeded, with one of two null hypotheses (``inference``):
+4. Significance, with one of three null hypotheses (``inference``):
 
-   - ``"csr"`` (default) — *complete spatial randomness*: the same number of points dropped
+   - ``"csr"`` (default) — *complete spatial randomness*: the same number N of points falling
      independently and uniformly over the tested area, i.e. cell counts ~ Multinomial(N,
-     cell area / total area). This is the question "do ideas cluster here beyond chance?".
-   - ``"permutation"`` — esda's conditional permutation: the observed cell values (count per
-     full-hexagon area) shuffled over the other cells, the cell's own value held fixed. It
-     asks whether *neighbourhoods* of high values are arranged non-randomly, given the values.
-     It cannot flag a cluster confined to one or two cells: with the focal value fixed, the
-     cell holding 45 of 550 points got p = 0.01 in our test (p = 1.0 when it held all 50),
-     and its neighbours p ≈ 0.01 (the one extreme value is drawn into a random
+     cell area / total area). The count in a cell's neighbourhood is then exactly
+     Binomial(N, the neighbourhood's share of the area), so the p-values are exact binomial
+     tails — no simulation, no seed, no p-value floor. This is the question "do ideas
+     cluster here beyond chance?".
+   - ``"population"`` — the same with cells weighted by their residents instead of their
+     area (each district's registered population spread evenly over it): "more ideas here
+     than the people living here explain?". Cells without residents are not tested.
+   - ``"permutation"`` — esda's conditional permutation (seeded): the observed cell values
+     (count per full-hexagon area) shuffled over the other cells, the cell's own value held
+     fixed. It asks whether *neighbourhoods* of high values are arranged non-randomly, given
+     the values. It cannot flag a cluster confined to one or two cells: with the focal value
+     fixed, the cell holding 45 of 550 points got p = 0.01 in our test (p = 1.0 when it held
+     all 50), and its neighbours p ≈ 0.01 (the one extreme value is drawn into a random
      neighbourhood ~1 % of the time), which FDR over ~500 cells does not let through.
-     Hence "csr" is the default.
+     Hence it is not the default.
 
-   The p-value of a cell is two-sided and counts ties: ``p = min(1, 2·min(p_hot, p_cold))``,
-   ``p_hot = (#{G*_sim ≥ G*} + 1) / (P + 1)``, ``p_cold = (#{G*_sim ≤ G*} + 1) / (P + 1)``.
-   (esda's own ``p_sim`` folds the tails with a strict inequality, which for count data full
-   of zeros calls every empty neighbourhood a significant cold spot, p = 1/(P+1); we compute
-   the p-values from the simulated distribution instead.)
+   The p-value of a cell is two-sided: ``p = min(1, 2·min(p_hot, p_cold))`` with
+   ``p_hot = P(G* ≥ observed)``, ``p_cold = P(G* ≤ observed)`` under the null (ties count in
+   both tails). With permutations, ``p_hot = (#{G*_perm ≥ G*} + 1) / (P + 1)`` etc. — esda's
+   own ``p_sim`` folds the tails with a strict inequality, which for count data full of
+   zeros calls every empty neighbourhood a significant cold spot (p = 1/(P+1)), so we
+   compute the p-values from the permutation distribution that esda returns.
 5. A cell is a hot (cold) spot when its p-value is at most the cut-off — ``alpha`` without
    correction, ``alpha/m`` with Bonferroni, the Benjamini–Hochberg cut-off with ``fdr`` (m =
    number of tested cells) — and its G* lies in the upper (lower) tail.
 
-The smallest attainable p-value is 2/(P+1); with Bonferroni that must be below alpha/m, so
-``permutations=None`` picks P large enough for the correction in use.
+With permutations the smallest attainable p-value is 2/(P+1); with Bonferroni that must be
+below alpha/m, so ``permutations=None`` picks P large enough for the correction in use.
 """
 
 from __future__ import annotations
@@ -47,13 +54,13 @@ from typing import Literal
 import numpy as np
 from sqlalchemy import Connection, text
 
-from geo.analysis.grid import GRID_CTE, Cell, grid_params, neighbours
+from geo.analysis.grid import GRID_CTE, GRID_POP_CTE, Cell, grid_params, neighbours
 from geo.analysis.source import Source, no_jit, union_sql
 
 Correction = Literal["none", "fdr", "bonferroni"]
 CORRECTIONS: tuple[str, ...] = ("none", "fdr", "bonferroni")
-Inference = Literal["csr", "permutation"]
-INFERENCES: tuple[str, ...] = ("csr", "permutation")
+Inference = Literal["csr", "population", "permutation"]
+INFERENCES: tuple[str, ...] = ("csr", "population", "permutation")
 
 HOT = "hot"
 COLD = "cold"
@@ -63,7 +70,6 @@ NOT_TESTED = "not_tested"
 DEFAULT_PERMUTATIONS = 9999
 MAX_PERMUTATIONS = 200_000
 _BATCH = 10_000  # permutations per esda run: bounds memory at cells × 10 000 floats
-_SIM_BATCH_VALUES = 4_000_000  # simulated cell counts held at once (CSR), ~32 MB
 
 
 @dataclass(frozen=True)
@@ -72,11 +78,11 @@ class GiStar:
 
     g: np.ndarray  # G* statistic (esda)
     z: np.ndarray  # analytical z-score of G* (Getis & Ord; esda's Zs)
-    z_sim: np.ndarray  # G* standardised by the simulated null distribution
+    z_null: np.ndarray  # G* standardised by its null distribution (simulated or exact)
     p: np.ndarray  # two-sided Monte Carlo pseudo p-value (ties counted, see module doc)
     p_hot: np.ndarray  # one-sided, upper tail
     p_cold: np.ndarray  # one-sided, lower tail
-    permutations: int
+    permutations: int  # 0: exact null distribution
 
 
 def _weights(neighbour_lists: Sequence[Sequence[int]]):  # -> libpysal.weights.W
@@ -178,54 +184,48 @@ def _standardise(obs: np.ndarray, s1: np.ndarray, s2: np.ndarray, k: int) -> np.
         return np.where(sd > 0, (obs - mean) / sd, 0.0)
 
 
-def gi_star_csr(
+def gi_star_binomial(
     counts: Sequence[int] | np.ndarray,
-    areas: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray,
     neighbour_lists: Sequence[Sequence[int]],
-    simulations: int = DEFAULT_PERMUTATIONS,
-    seed: int = 0,
 ) -> GiStar:
-    """Gi* of point counts, tested against complete spatial randomness (seeded Monte Carlo).
+    """Gi* of point counts with its exact distribution under a random-points null.
 
-    Each simulation drops the observed total N of points independently over the cells with
-    probability proportional to ``areas`` (Multinomial(N, area share)) and recomputes G*.
+    Under the null the N observed points fall independently into the cells with probability
+    proportional to ``weights`` (their area: complete spatial randomness; their residents: a
+    population baseline), so cell counts are Multinomial(N, w / Σw) and the count in any
+    fixed set of cells is Binomial(N, Σ of their shares). G*_i is the count in cell i's
+    neighbourhood (i itself included) over N, so its tails are binomial tails: exact,
+    deterministic, and with no p-value floor (Bonferroni works at any number of cells).
     """
     from scipy import sparse
+    from scipy.stats import binom
 
     y = np.asarray(counts, dtype=float)
-    a = np.asarray(areas, dtype=float)
+    w = np.asarray(weights, dtype=float)
     n = len(y)
-    _check(y, neighbour_lists, simulations)
-    if len(a) != n or not (a > 0).all():
-        raise ValueError("areas must be positive, one per cell")
+    _check(y, neighbour_lists, DEFAULT_PERMUTATIONS)
+    if len(w) != n or not (w > 0).all() or not np.isfinite(w).all():
+        raise ValueError("weights must be positive and finite, one per cell")
     if (y != np.round(y)).any():
         raise ValueError("counts must be whole numbers")
     total = int(y.sum())
     if n < 3 or total == 0:
-        return _degenerate(n, simulations)
-    lg = _esda_g_local(y, neighbour_lists, 0, seed)
+        return _degenerate(n, 0)
+    lg = _esda_g_local(y, neighbour_lists, 0, 0)
     g, z = np.asarray(lg.Gs), np.asarray(lg.Zs)
     rows = [i for i, nb in enumerate(neighbour_lists) for _ in range(len(nb) + 1)]
     cols = [j for i, nb in enumerate(neighbour_lists) for j in (i, *nb)]
     w_star = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    observed = np.rint(w_star @ y).astype(np.int64)  # neighbourhood counts; G* = this / N
-    rng = np.random.default_rng(seed)
-    probs = a / a.sum()
-    ge, le, s1, s2 = (np.zeros(n) for _ in range(4))
-    done = 0
-    step = max(1, _SIM_BATCH_VALUES // n)
-    while done < simulations:
-        k = min(step, simulations - done)
-        sim = rng.multinomial(total, probs, size=k)  # k × n cell counts
-        hood = np.asarray(w_star @ sim.T).astype(np.int64)  # n × k neighbourhood counts
-        ge += (hood >= observed[:, None]).sum(axis=1)
-        le += (hood <= observed[:, None]).sum(axis=1)
-        s1 += hood.sum(axis=1)
-        s2 += (hood.astype(float) ** 2).sum(axis=1)
-        done += k
-    p, p_hot, p_cold = _tails(ge, le, simulations)
-    z_sim = _standardise(observed.astype(float), s1, s2, simulations)
-    return GiStar(g, z, z_sim, p, p_hot, p_cold, simulations)
+    observed = np.rint(w_star @ y)  # neighbourhood counts; G* = observed / N
+    q = np.minimum(w_star @ (w / w.sum()), 1.0)  # the neighbourhood's share under the null
+    p_hot = binom.sf(observed - 1, total, q)  # P(H >= observed)
+    p_cold = binom.cdf(observed, total, q)  # P(H <= observed)
+    p = np.minimum(1.0, 2.0 * np.minimum(p_hot, p_cold))
+    sd = np.sqrt(total * q * (1 - q))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z_null = np.where(sd > 0, (observed - total * q) / sd, 0.0)
+    return GiStar(g, z, z_null, p, p_hot, p_cold, 0)
 
 
 def p_cutoff(p: Sequence[float] | np.ndarray, alpha: float, correction: str) -> float:
@@ -263,6 +263,7 @@ class HotspotCell:
     area_m2: float
     share: float
     count: int
+    population: float | None  # estimated residents (inference="population" only)
     value: float | None  # count / share: points per full-hexagon area, for tested cells
     z: float | None  # analytical Gi* z-score
     p: float | None
@@ -277,8 +278,8 @@ class HotspotResult:
     correction: str
     inference: str
     p_cutoff: float
-    p_floor: float  # smallest attainable p-value, 2/(P+1)
-    permutations: int
+    p_floor: float  # smallest attainable p-value: 2/(P+1) with permutations, else 0
+    permutations: int  # 0 for the exact "csr" and "population" tests
     seed: int
     rings: int
     min_share: float
@@ -297,32 +298,52 @@ class HotspotResult:
         return [c for c in self.cells if c.cls == COLD]
 
 
+@dataclass(frozen=True)
+class CellCount:
+    cell: Cell
+    count: int
+    population: float | None  # estimated residents (only when asked for)
+
+
 def cell_counts(
     conn: Connection,
     sources: Source | Sequence[Source],
     size: float,
     city: str | None = None,
-) -> list[tuple[Cell, int]]:
+    population: bool = False,
+) -> list[CellCount]:
     """Each grid cell with the number of features whose representative point lies in it."""
     pts_sql, params = union_sql(sources)
     params.update(grid_params(size, city))
+    pop_cte = f",\n{GRID_POP_CTE}" if population else ""
+    pop_col = (
+        "(SELECT sum(gp.population) FROM grid_pop gp WHERE gp.id = g.id)"
+        if population
+        else "NULL::float8"
+    )
     sql = f"""
-        WITH {GRID_CTE},
-        pts AS ({pts_sql}),
-        hits AS (
-            SELECT DISTINCT ON (pts.src, pts.id) g.id AS cell
-            FROM grid g
-            JOIN pts ON pts.geom && g.hex4326
-                    AND ST_Intersects(g.hex4326, ST_PointOnSurface(pts.geom))
-            ORDER BY pts.src, pts.id, g.id
-        ),
-        counts AS (SELECT cell, count(*) AS n FROM hits GROUP BY cell)
+        WITH {GRID_CTE}{pop_cte},
+        pts AS ({pts_sql})
         SELECT g.id, g.i, g.j, ST_AsGeoJSON(ST_Transform(g.geom, 4326), 6),
-               g.area_m2, g.share, g.cx, g.cy, coalesce(c.n, 0)
-        FROM grid g LEFT JOIN counts c ON c.cell = g.id
+               g.area_m2, g.share, g.cx, g.cy, n.n, {pop_col}
+        FROM grid g
+        -- one GiST probe per cell. A point strictly inside a hexagon counts there; a point
+        -- on the edge between hexagons counts in the one with the smallest id.
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n
+            FROM pts CROSS JOIN LATERAL (SELECT ST_PointOnSurface(pts.geom) AS p) r
+            WHERE pts.geom && g.hex4326
+              AND (ST_Contains(g.hex4326, r.p)
+                   OR (ST_Intersects(g.hex4326, r.p)
+                       AND NOT EXISTS (SELECT 1 FROM grid g2
+                                       WHERE g2.id < g.id AND ST_Intersects(g2.hex4326, r.p))))
+        ) n
         ORDER BY g.id"""
     no_jit(conn)
-    return [(Cell(*r[:8]), int(r[8])) for r in conn.execute(text(sql), params)]
+    return [
+        CellCount(Cell(*r[:8]), int(r[8]), float(r[9] or 0.0) if population else None)
+        for r in conn.execute(text(sql), params)
+    ]
 
 
 def hotspots(
@@ -339,7 +360,13 @@ def hotspots(
     min_share: float = 0.5,
     city: str | None = None,
 ) -> HotspotResult:
-    """Gi* hot and cold spots of the features of ``sources`` on a ``size``-metre hex grid."""
+    """Gi* hot and cold spots of the features of ``sources`` on a ``size``-metre hex grid.
+
+    ``permutations`` (default: :func:`auto_permutations`) and ``seed`` matter only for
+    ``inference="permutation"``; the other two nulls are exact.
+    """
+    if permutations is not None and not 99 <= permutations <= MAX_PERMUTATIONS:
+        raise ValueError(f"permutations must be between 99 and {MAX_PERMUTATIONS}")
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     if correction not in CORRECTIONS:
@@ -348,24 +375,33 @@ def hotspots(
         raise ValueError(f"inference must be one of {', '.join(INFERENCES)}")
     if not 0 <= min_share <= 1:
         raise ValueError("min_share must be between 0 and 1")
-    counted = cell_counts(conn, sources, size, city)
-    tested = [k for k, (cell, _) in enumerate(counted) if cell.share >= min_share]
+    counted = cell_counts(conn, sources, size, city, population=inference == "population")
+    tested = [
+        k
+        for k, cc in enumerate(counted)
+        if cc.cell.share >= min_share and (inference != "population" or (cc.population or 0) > 0)
+    ]
     m = len(tested)
-    perms = permutations if permutations is not None else auto_permutations(m, alpha, correction)
+    if inference == "permutation":
+        perms = permutations or auto_permutations(m, alpha, correction)
+    else:
+        perms = 0  # exact binomial tails
     notes: list[str] = []
-    cells = [c for c, _ in counted]
-    all_nb = neighbours(cells, size, rings)
+    all_nb = neighbours([cc.cell for cc in counted], size, rings)
     position = {k: n for n, k in enumerate(tested)}
     nb = [[position[x] for x in all_nb[k] if x in position] for k in tested]
-    values = np.array([counted[k][1] / counted[k][0].share for k in tested])
-    if inference == "csr":
-        counts = np.array([counted[k][1] for k in tested])
-        areas = np.array([counted[k][0].area_m2 for k in tested])
-        stats = gi_star_csr(counts, areas, nb, simulations=perms, seed=seed)
-    else:
+    values = np.array([counted[k].count / counted[k].cell.share for k in tested])
+    if inference == "permutation":
         stats = gi_star(values, nb, permutations=perms, seed=seed)
+    else:
+        counts = np.array([counted[k].count for k in tested])
+        if inference == "csr":
+            weights = np.array([counted[k].cell.area_m2 for k in tested])
+        else:
+            weights = np.array([counted[k].population or 0.0 for k in tested])
+        stats = gi_star_binomial(counts, weights, nb)
     cut = p_cutoff(stats.p, alpha, correction)
-    floor = 2.0 / (perms + 1)
+    floor = 2.0 / (perms + 1) if perms else 0.0
     if m and correction != "none" and cut == 0.0 and floor > alpha / m:
         need = math.ceil(floor * m / alpha)
         notes.append(
@@ -377,7 +413,8 @@ def hotspots(
             )
         )
     out: list[HotspotCell] = []
-    for k, (cell, count) in enumerate(counted):
+    for k, cc in enumerate(counted):
+        cell = cc.cell
         base = dict(
             id=cell.id,
             i=cell.i,
@@ -385,7 +422,8 @@ def hotspots(
             geojson=cell.geojson,
             area_m2=cell.area_m2,
             share=cell.share,
-            count=count,
+            count=cc.count,
+            population=cc.population,
         )
         n = position.get(k)
         if n is None:
@@ -409,9 +447,9 @@ def hotspots(
         seed=seed,
         rings=rings,
         min_share=min_share,
-        n_points=sum(c for _, c in counted),
+        n_points=sum(cc.count for cc in counted),
         n_tested=m,
-        n_tested_points=int(sum(counted[k][1] for k in tested)),
+        n_tested_points=int(sum(counted[k].count for k in tested)),
         sources=1 if isinstance(sources, Source) else len(sources),
         notes=notes,
     )

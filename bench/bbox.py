@@ -1,0 +1,297 @@
+"""Benchmark (not a test): 2 km x 2 km viewport queries over 200 000 budget proposals.
+
+    .venv/bin/python bench/bbox.py                 # print the results
+    .venv/bin/python bench/bbox.py --write         # and update its section of bench/RESULTS.md
+
+A throwaway PostGIS cluster (geo.cluster.Cluster, as tests/conftest.py makes) gets the
+migrated schema and Kraków's 18 districts; N points (default 200 000) are generated inside
+the city with ST_GeneratePoints - half spread evenly over the city, half concentrated around
+the centre (where real proposals cluster), so central viewports are the dense worst case.
+Then random 2 km x 2 km viewports, each centred on a random existing point (so none is
+empty), go through layers.query.features - the exact SQL the API runs. For each query the
+statement is captured and re-run under ``EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON)``: its
+"Execution Time" is the database-side time (the GeoJSON of every returned feature is built
+in it). The client-side wall time of ``features()`` is reported too. One plan is shown in
+full (``EXPLAIN (ANALYZE, BUFFERS)``) to show the GiST index at work, and the same queries
+are timed with index scans disabled for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, text  # noqa: E402
+
+from geo import db  # noqa: E402
+from geo.cities import KRAKOW  # noqa: E402
+from geo.cluster import Cluster  # noqa: E402
+from importers.districts import load_districts  # noqa: E402
+from layers.budget_proposals import LAYER  # noqa: E402
+from layers.query import MAX_LIMIT, FeatureQuery, features  # noqa: E402
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+START, END = "<!-- bench/bbox.py:start -->", "<!-- bench/bbox.py:end -->"
+KM_LAT = 1 / 111.32  # degrees of latitude per km
+RYNEK = (19.9373, 50.0617)
+MAP_LIMIT = 1000  # what static/js/civicmap.js asks for per viewport
+LIMITS = (100, MAP_LIMIT, MAX_LIMIT)  # the API default, the map, the API maximum
+
+
+def km_lon(lat: float) -> float:
+    import math
+
+    return 1 / (111.32 * math.cos(math.radians(lat)))
+
+
+def fill(conn, n: int, seed: int) -> float:
+    """n points inside the city: half uniform, half around the centre. Returns seconds."""
+    t0 = time.perf_counter()
+    states = ["accepted_for_vote", "selected", "not_selected", "in_execution", "completed"]
+    cats = list(LAYER.field("category").choices)
+    conn.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
+    conn.execute(
+        text(
+            """
+            CREATE TEMP TABLE pts AS
+            SELECT (ST_Dump(ST_GeneratePoints(c.geom, :half, :seed))).geom AS geom FROM city c
+            UNION ALL
+            SELECT p.geom FROM (
+                SELECT ST_SetSRID(ST_MakePoint(
+                    :lon + (random() + random() + random() - 1.5) * 0.05,
+                    :lat + (random() + random() + random() - 1.5) * 0.03), 4326) AS geom
+                FROM generate_series(1, :central * 2)) p, city c
+            WHERE ST_Intersects(c.geom, p.geom)"""
+        ),
+        {"half": n // 2, "central": n - n // 2, "seed": seed, "lon": RYNEK[0], "lat": RYNEK[1]},
+    )
+    # The write trigger checks "inside the city" and computes districts row by row (~1 ms a
+    # row against the 8 800-vertex outline): for a bulk load it is switched off and the same
+    # rule (districts intersecting the point, else the nearest) runs in one statement.
+    conn.execute(text("ALTER TABLE budget_proposals DISABLE TRIGGER budget_proposals_write"))
+    conn.execute(
+        text(
+            """
+            INSERT INTO budget_proposals (external_id, geom, districts, edition, title,
+                                          category, cost, scope, status, votes)
+            SELECT 'bench:' || i, geom,
+                   coalesce(
+                       nullif(ARRAY(SELECT d.number FROM districts d
+                                    WHERE ST_Intersects(d.geom, s.geom) ORDER BY d.number),
+                              '{}'),
+                       ARRAY(SELECT d.number FROM districts d ORDER BY d.geom <-> s.geom
+                             LIMIT 1)),
+                   2013 + (i % 12), 'Projekt testowy ' || i,
+                   (CAST(:cats AS text[]))[1 + i % cardinality(CAST(:cats AS text[]))],
+                   (i % 1000) * 1000, 'district',
+                   (CAST(:states AS text[]))[1 + i % cardinality(CAST(:states AS text[]))],
+                   i % 5000
+            FROM (SELECT geom, row_number() OVER () AS i FROM pts LIMIT :n) s"""
+        ),
+        {"n": n, "cats": cats, "states": states},
+    )
+    conn.execute(text("ALTER TABLE budget_proposals ENABLE TRIGGER budget_proposals_write"))
+    conn.execute(text("ANALYZE budget_proposals"))
+    return time.perf_counter() - t0
+
+
+def viewports(conn, k: int, seed: int) -> list[tuple[float, float, float, float]]:
+    rows = conn.execute(
+        text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM budget_proposals "
+            "ORDER BY md5(id::text || :s) LIMIT :k"
+        ),
+        {"k": k, "s": str(seed)},
+    ).all()
+    out = []
+    for lon, lat in rows:
+        dx, dy = km_lon(lat), KM_LAT  # +-1 km: a 2 km x 2 km square
+        out.append((lon - dx, lat - dy, lon + dx, lat + dy))
+    return out
+
+
+class Capture:
+    """The last SQL statement and parameters a connection ran (to EXPLAIN exactly that)."""
+
+    def __init__(self, engine):
+        self.statement = ""
+        self.params = None
+        event.listen(engine, "before_cursor_execute", self._grab)
+
+    def _grab(self, conn, cursor, statement, parameters, context, executemany):
+        self.statement, self.params = statement, parameters
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def run_queries(engine, cap: Capture, boxes, limit: int, explain: bool = True):
+    db_ms, wall_ms, returned = [], [], []
+    with engine.connect() as conn:
+        for box in boxes:
+            t0 = time.perf_counter()
+            page = features(conn, LAYER, FeatureQuery(bbox=box, limit=limit))
+            wall_ms.append((time.perf_counter() - t0) * 1000)
+            returned.append(len(page.features))
+            if explain:
+                stmt, params = cap.statement, cap.params
+                raw = conn.connection.driver_connection
+                with raw.cursor() as cur:
+                    cur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + stmt, params)
+                    plan = cur.fetchone()[0]
+                db_ms.append(plan[0]["Execution Time"])
+    return db_ms, wall_ms, returned
+
+
+def full_plan(engine, cap: Capture, box, limit: int) -> str:
+    with engine.connect() as conn:
+        features(conn, LAYER, FeatureQuery(bbox=box, limit=limit))
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + cap.statement, cap.params)
+            return "\n".join(r[0] for r in cur.fetchall())
+
+
+def without_index(engine, cap: Capture, boxes, limit: int) -> list[float]:
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_indexscan = off"))
+        conn.execute(text("SET enable_bitmapscan = off"))
+        out = []
+        for box in boxes:
+            features(conn, LAYER, FeatureQuery(bbox=box, limit=limit))
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                cur.execute(
+                    "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + cap.statement, cap.params
+                )
+                out.append(cur.fetchone()[0][0]["Execution Time"])
+        conn.rollback()
+    return out
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU(s) {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--points", type=int, default=200_000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--write", action="store_true", help="update this section of RESULTS.md")
+    args = ap.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="civicmap-bench-", dir="/var/tmp"))
+    os.chmod(base, 0o755)
+    os.environ.setdefault("CIVICMAP_FAST_UNSAFE", "1")  # a throwaway cluster: fsync off
+    cluster = Cluster(base)
+    try:
+        t0 = time.perf_counter()
+        cluster.start()
+        url = cluster.create_database("bench")
+        db.migrate(url)
+        engine = db.engine(url)
+        with engine.begin() as conn:
+            load_districts(conn, KRAKOW)
+        setup_s = time.perf_counter() - t0
+        with engine.begin() as conn:
+            fill_s = fill(conn, args.points, args.seed)
+            n = conn.execute(text("SELECT count(*) FROM budget_proposals")).scalar_one()
+            size = conn.execute(
+                text("SELECT pg_size_pretty(pg_total_relation_size('budget_proposals'))")
+            ).scalar_one()
+        versions = db.versions(url)
+        cap = Capture(engine)
+        with engine.connect() as conn:
+            boxes = viewports(conn, args.queries, args.seed)
+        # warm-up (caches, plans), not measured
+        run_queries(engine, cap, boxes[:20], MAX_LIMIT, explain=False)
+        results = {}
+        for limit in LIMITS:
+            db_ms, wall_ms, returned = run_queries(engine, cap, boxes, limit)
+            results[limit] = (db_ms, wall_ms, returned)
+        plan = full_plan(engine, cap, boxes[0], MAX_LIMIT)
+        seq = without_index(engine, cap, boxes[:20], MAX_LIMIT)
+        engine.dispose()
+    finally:
+        cluster.destroy()
+
+    uses_gist = "budget_proposals_geom_gist" in plan
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [
+        START,
+        "## bbox viewport queries (bench/bbox.py)",
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()}; "
+        f"PostgreSQL {versions['postgresql']}, PostGIS {versions['postgis']}.",
+        f"{n:,} points in `budget_proposals` ({size} with indexes), half spread over Kraków and "
+        f"half around the centre; generated and bulk-inserted (districts computed by the "
+        f"trigger's rule in one statement) in {fill_s:.1f} s (cluster + migrations + districts "
+        f"{setup_s:.1f} s). Load average during the run: {load}.",
+        f"{args.queries} random 2 km x 2 km viewports centred on existing points, through "
+        "`layers.query.features` (the API's SQL: public filter, `ORDER BY id DESC`, GeoJSON "
+        "built in PostgreSQL). DB time = `EXPLAIN (ANALYZE, TIMING OFF)` execution time.",
+        "",
+        "| limit | features returned (median / max) | DB median | DB p95 | client wall median | client wall p95 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for limit, (db_ms, wall_ms, returned) in results.items():
+        lines.append(
+            f"| {limit} | {statistics.median(returned):.0f} / {max(returned)} | "
+            f"{statistics.median(db_ms):.2f} ms | {percentile(db_ms, 0.95):.2f} ms | "
+            f"{statistics.median(wall_ms):.2f} ms | {percentile(wall_ms, 0.95):.2f} ms |"
+        )
+    lines += [
+        "",
+        "Target < 30 ms median on the database side for the map's viewport request "
+        f"(limit {MAP_LIMIT}): "
+        f"{'met' if statistics.median(results[MAP_LIMIT][0]) < 30 else 'NOT met'}. "
+        f"Same 20 viewports at limit {MAX_LIMIT} with index scans disabled "
+        f"(`enable_indexscan/bitmapscan = off`): median {statistics.median(seq):.1f} ms.",
+        f"The plan {'uses' if uses_gist else 'does NOT use'} the GiST index "
+        "`budget_proposals_geom_gist`:",
+        "",
+        "```",
+        plan,
+        "```",
+        END,
+    ]
+    section = "\n".join(lines)
+    print(section)
+    if args.write:
+        old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+        if START in old and END in old:
+            new = re.sub(
+                re.escape(START) + r".*?" + re.escape(END), lambda _: section, old, flags=re.S
+            )
+        else:
+            new = old.rstrip("\n") + "\n\n" + section + "\n"
+        RESULTS.write_text(new, encoding="utf-8")
+        print(f"\nwritten to {RESULTS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
