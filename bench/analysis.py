@@ -405,28 +405,49 @@ def analyses() -> list[tuple[str, Callable[[Any], Any], Callable[[Any], str]]]:
     ]
 
 
+def _proc_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by a process on this machine, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def time_all(engine: Engine, runs: int, only: str | None) -> list[dict[str, Any]]:
+    """Wall time, and CPU time of this process + its PostgreSQL backend (when the server runs
+    on this machine): on a shared machine the CPU time is what an idle core would need."""
     out = []
     for label, run, describe in analyses():
         if only and only.lower() not in label.lower():
             continue
-        times = []
+        walls: list[float] = []
+        cpus: list[float] = []
         result = None
         for _ in range(1 + runs):
             with engine.connect() as conn:
+                backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                conn.commit()
+                b0, p0 = _proc_cpu(backend), time.process_time()
                 t = time.perf_counter()
                 result = run(conn)
-                times.append(time.perf_counter() - t)
-        warm = times[1:] or times
+                walls.append(time.perf_counter() - t)
+                b1, p1 = _proc_cpu(backend), time.process_time()
+                if b0 is not None and b1 is not None:
+                    cpus.append((b1 - b0) + (p1 - p0))
+        warm = walls[1:] or walls
+        warm_cpu = cpus[1:] or cpus
         row = {
             "label": label,
-            "cold": times[0],
+            "cold": walls[0],
             "median": statistics.median(warm),
             "min": min(warm),
+            "cpu": statistics.median(warm_cpu) if warm_cpu else float("nan"),
             "what": describe(result),
         }
         log(
-            f"  {row['median']:7.3f} s  (cold {row['cold']:.3f}, min {row['min']:.3f})  {label}: {row['what']}"
+            f"  {row['median']:7.3f} s wall, {row['cpu']:6.3f} s CPU  "
+            f"(cold {row['cold']:.3f}, min {row['min']:.3f})  {label}: {row['what']}"
         )
         out.append(row)
     return out
@@ -485,16 +506,23 @@ def markdown(
         f"{info['proposals_load_s']:.1f} s; the per-row feature trigger costs "
         f"{info['trigger_ms_per_row']:.2f} ms/row",
         "",
-        "| analysis | median warm (s) | cold (s) | result | < 2 s |",
-        "| --- | ---: | ---: | --- | :---: |",
+        "| analysis | wall, median warm (s) | CPU, median warm (s) | wall, cold (s) | result "
+        "| < 2 s |",
+        "| --- | ---: | ---: | ---: | --- | :---: |",
     ]
     for r in rows:
-        ok = "yes" if r["median"] < TARGET_S else "**no**"
-        lines.append(f"| {r['label']} | {r['median']:.3f} | {r['cold']:.3f} | {r['what']} | {ok} |")
+        ok = "yes" if r["median"] < TARGET_S else ("CPU only" if r["cpu"] < TARGET_S else "**no**")
+        lines.append(
+            f"| {r['label']} | {r['median']:.3f} | {r['cpu']:.3f} | {r['cold']:.3f} "
+            f"| {r['what']} | {ok} |"
+        )
     lines += [
         "",
         "Cold = first call in the process (the first hotspot run also imports esda/libpysal, "
-        "~3.5 s here); warm = median of the following runs.",
+        "~3.5 s here); warm = median of the following runs. CPU = user + system time of the "
+        "Python process and of its PostgreSQL backend (read from /proc) during the call: on "
+        "this shared 2-core machine the wall time depends on what else runs, the CPU time is "
+        "what the analysis needs from one idle core (no plan here used parallel workers).",
         END,
     ]
     return "\n".join(lines) + "\n"

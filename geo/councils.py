@@ -214,17 +214,24 @@ def status_counts(
 def editions(
     conn: Connection, district: int, vis: Visibility, tables: Tables = TABLES
 ) -> list[int]:
-    """Budget editions with public proposals in the district, newest first."""
+    """Budget editions with public proposals in the district, newest first.
+
+    A recursive "skip scan" over the (edition, status) index: one probe per edition instead
+    of reading every proposal of the district.
+    """
     params: dict[str, Any] = {"district": district}
     where = _proposal_conds(vis, QueueFilter(), params)
-    rows = conn.execute(
-        text(
-            f"SELECT DISTINCT p.edition FROM {tables.proposals} p WHERE {where} "
-            "ORDER BY p.edition DESC"
-        ),
-        params,
-    )
-    return [r[0] for r in rows]
+    t = tables.proposals
+    sql = f"""
+        WITH RECURSIVE e(ed) AS (
+            (SELECT p.edition FROM {t} p WHERE {where} ORDER BY p.edition DESC LIMIT 1)
+            UNION ALL
+            SELECT (SELECT p.edition FROM {t} p WHERE {where} AND p.edition < e.ed
+                    ORDER BY p.edition DESC LIMIT 1)
+            FROM e WHERE e.ed IS NOT NULL
+        )
+        SELECT ed FROM e WHERE ed IS NOT NULL"""
+    return [r[0] for r in conn.execute(text(sql), params)]
 
 
 # --- opinions --------------------------------------------------------------------------------

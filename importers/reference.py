@@ -82,4 +82,7 @@ def load_reference(
             )
             echo(f"  {step.name}: {rows} rows from {source}")
             done[step.name] = rows
+    if done:
+        with engine.begin() as conn:  # fresh statistics, so the planner uses the indexes
+            conn.execute(text("ANALYZE"))
     return done

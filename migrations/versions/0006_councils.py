@@ -53,6 +53,11 @@ CREATE TABLE council_priorities (
 );
 CREATE INDEX council_priorities_proposal_id ON council_priorities (proposal_id);
 
+-- The council's queue is "newest first, in district n": with these a page of it walks the
+-- newest rows and stops (the GIN index on districts serves small districts and counts).
+CREATE INDEX budget_proposals_created_at ON budget_proposals (created_at DESC, id DESC);
+CREATE INDEX consultation_comments_created_at ON consultation_comments (created_at DESC, id DESC);
+
 ALTER TABLE budget_proposals ADD COLUMN council_opinion text
     CHECK (council_opinion IN ('positive', 'negative', 'remarks', 'mixed'));
 
@@ -96,6 +101,7 @@ def downgrade() -> None:
 DROP TRIGGER IF EXISTS budget_proposals_council_opinion ON budget_proposals;
 DROP FUNCTION IF EXISTS budget_proposal_council_opinion() CASCADE;
 DROP TABLE IF EXISTS council_priorities, council_opinions CASCADE;
+DROP INDEX IF EXISTS budget_proposals_created_at, consultation_comments_created_at;
 DROP FUNCTION IF EXISTS council_opinion_touch() CASCADE;
 ALTER TABLE budget_proposals DROP COLUMN IF EXISTS council_opinion;
 DROP TYPE IF EXISTS council_opinion_kind;
