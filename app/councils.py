@@ -313,7 +313,7 @@ def queue(number: int):
                 "total": sum(counts[kind].values()),
             }
         )
-    # the map: the same filters through the layers API (district filter = the GIN index)
+    # the map: the same filters, through the layers API, limited to the district
     specs = [district_spec(selected=number)]
     for kind, ly in (("proposals", proposals), ("comments", comments)):
         states = vis.proposal_states if kind == "proposals" else vis.comment_states

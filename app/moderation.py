@@ -335,9 +335,6 @@ def moderate(
             title=_short(row.label),
             reason=reason or "—",
         )
-    from app.councils import notify_council  # district councils (issue 5): once per item
-
-    notify_council(conn, None, table, target_id)  # only when the content is now public
     return new_state
 
 

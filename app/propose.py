@@ -577,6 +577,8 @@ def photo(name: str):
         abort(404)
     resp = send_from_directory(upload_dir(), name, max_age=3600)
     resp.headers["Content-Security-Policy"] = "default-src 'none'"
+    if not is_public(row.status, row.hidden_at):  # a draft's photo: never in a shared cache
+        resp.headers["Cache-Control"] = "private, no-store"
     return resp
 
 

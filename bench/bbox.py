@@ -139,9 +139,11 @@ def percentile(values: list[float], p: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def run_queries(engine, cap: Capture, boxes, limit: int, explain: bool = True):
+def run_queries(engine, cap: Capture, boxes, limit: int, explain: bool = True, settings=()):
     db_ms, wall_ms, returned = [], [], []
     with engine.connect() as conn:
+        for setting in settings:
+            conn.execute(text(setting))
         for box in boxes:
             t0 = time.perf_counter()
             page = features(conn, LAYER, FeatureQuery(bbox=box, limit=limit))
@@ -154,6 +156,7 @@ def run_queries(engine, cap: Capture, boxes, limit: int, explain: bool = True):
                     cur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + stmt, params)
                     plan = cur.fetchone()[0]
                 db_ms.append(plan[0]["Execution Time"])
+        conn.rollback()
     return db_ms, wall_ms, returned
 
 
@@ -230,8 +233,10 @@ def main() -> int:
         run_queries(engine, cap, boxes[:20], MAX_LIMIT, explain=False)
         results = {}
         for limit in LIMITS:
-            db_ms, wall_ms, returned = run_queries(engine, cap, boxes, limit)
-            results[limit] = (db_ms, wall_ms, returned)
+            results[limit] = run_queries(engine, cap, boxes, limit)
+        serial = run_queries(
+            engine, cap, boxes, MAP_LIMIT, settings=["SET max_parallel_workers_per_gather = 0"]
+        )
         plan = full_plan(engine, cap, boxes[0], MAX_LIMIT)
         seq = without_index(engine, cap, boxes[:20], MAX_LIMIT)
         engine.dispose()
@@ -257,9 +262,11 @@ def main() -> int:
         "| limit | features returned (median / max) | DB median | DB p95 | client wall median | client wall p95 |",
         "|---|---|---|---|---|---|",
     ]
-    for limit, (db_ms, wall_ms, returned) in results.items():
+    rows = [(str(limit), r) for limit, r in results.items()]
+    rows.append((f"{MAP_LIMIT}, no parallel workers", serial))
+    for label, (db_ms, wall_ms, returned) in rows:
         lines.append(
-            f"| {limit} | {statistics.median(returned):.0f} / {max(returned)} | "
+            f"| {label} | {statistics.median(returned):.0f} / {max(returned)} | "
             f"{statistics.median(db_ms):.2f} ms | {percentile(db_ms, 0.95):.2f} ms | "
             f"{statistics.median(wall_ms):.2f} ms | {percentile(wall_ms, 0.95):.2f} ms |"
         )

@@ -663,6 +663,17 @@ def summary_rows(rep: Report) -> list[tuple[str, str]]:
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (``=HYPERLINK(…)``) gets a leading ``'``
+    (OWASP "CSV injection"); titles and justifications are typed by people."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_report(
     conn: Connection,
     rep: Report,
@@ -678,6 +689,10 @@ def write_report(
     consultation (``konsultacje``) as attribute tables.
     """
     frame = report_frame(conn, rep, meta.crs, tables)
+    if gx.get_format(fmt).key == "csv":
+        for col in REPORT_EXPORT_COLUMNS:
+            if col.type == "text":
+                frame[col.name] = frame[col.name].map(csv_safe)
     geometry_types = (
         "Point",
         "LineString",

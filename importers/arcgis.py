@@ -174,9 +174,20 @@ def read_layer(
     requests: list[dict[str, str]] = []
     pages: list[dict[str, Any]] = []
 
+    seen: set[Any] = set()
+
     def ask(params: dict[str, str]) -> dict[str, Any]:
         requests.append(params)
-        return _checked(fetch(base + "/query", params), f"{base}/query")
+        page = _checked(fetch(base + "/query", params), f"{base}/query")
+        key_field = str(page.get("objectIdFieldName") or oid)
+        for f in page.get("features") or []:
+            key = (f.get("attributes") or {}).get(key_field)
+            if key is not None and key in seen:
+                raise ArcGisError(
+                    f"{base}: object id {key} came twice — the server's paging is not stable"
+                )
+            seen.add(key)
+        return page
 
     if paging:
         offset = 0
@@ -215,14 +226,6 @@ def read_layer(
     if len(srs) > 1:
         raise ArcGisError(f"{base}: pages came in different CRSs {sorted(map(str, srs))}")
     oid = _oid_field(info, pages[0]) if oid == "OBJECTID" else oid
-    seen: set[Any] = set()
-    for f in merged["features"]:
-        key = (f.get("attributes") or {}).get(oid)
-        if key is not None and key in seen:
-            raise ArcGisError(
-                f"{base}: object id {key} came twice — the server's paging is not stable"
-            )
-        seen.add(key)
     try:
         fs = parse_feature_set(merged)
     except EsriJsonError as exc:
@@ -241,10 +244,29 @@ class ArcGisImport:
     districts: list[int] = field(default_factory=list)  # for the districts
 
 
+def check_covers_centre(city: City, geoms, srid: int, source: str) -> None:
+    """Districts that miss the city's centre came in a wrong CRS or axis order: refuse them
+    before they replace the real ones (and the city outline every write is checked against)."""
+    from shapely import union_all
+    from shapely.geometry import Point
+
+    from geo.crs import transform_xy
+
+    lat, lon = city.center
+    x, y = transform_xy(lon, lat, 4326, srid)
+    area = union_all([g for g in geoms if g is not None])
+    if area.is_empty or area.distance(Point(x, y)) > (0.05 if srid == 4326 else 5000):
+        raise ImportFileError(
+            f"{source}: these districts do not cover the centre of {city.name} "
+            f"({lat} N, {lon} E) in EPSG:{srid}: wrong CRS or axis order? Nothing was changed."
+        )
+
+
 def load_into_districts(
     conn: Connection, city: City, got: LayerRead, name_field: str, number_field: str | None
 ) -> list[int]:
     """Replace the districts with the service's (importers.districts checks and repairs)."""
+    check_covers_centre(city, [g for _, g in got.features.features], got.srid, got.url)
     with tempfile.TemporaryDirectory(prefix="civicmap-arcgis-") as tmp:
         path = Path(tmp) / "layer.esri.json"
         path.write_text(json.dumps(got.doc), encoding="utf-8")

@@ -12,7 +12,7 @@ coordinates **northing first**, as the EPSG definition orders the axes. The axis
 * ``axis_order="xy"``/``"yx"`` (``--axis-order``) overrides both for a server that errs.
 
 WFS 2.0 is paged with ``count``/``startIndex`` until a page comes back short. Everything is
-fetched first, then loaded in ONE transaction (districts or a registered layer, as
+fetched first (or read from a saved response file), then loaded in ONE transaction (districts or a registered layer, as
 importers.arcgis does), and logged in the sync log.
 """
 
@@ -45,7 +45,7 @@ from sqlalchemy import text
 
 from geo.cities import City, DistrictSource
 from geo.export import record_sync
-from importers.arcgis import target_layer
+from importers.arcgis import check_covers_centre, target_layer
 from importers.common import FieldMapping, ImportFileError, ImportReport, Row, import_rows
 from importers.districts import load_districts
 
@@ -74,7 +74,7 @@ def http_fetch(url: str, params: Mapping[str, str], timeout: float = 120.0) -> b
 
 # --- CRS and axis order --------------------------------------------------------------------
 
-_URN = re.compile(r"^urn:(?:x-)?ogc:def:crs:EPSG:[\d.]*:(\d+)$", re.IGNORECASE)
+_URN = re.compile(r"^urn:(?:x-)?ogc:def:crs:EPSG:(?:[\d.]*:)?(\d+)$", re.IGNORECASE)
 _URI = re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d+)$")
 _LEGACY = re.compile(r"^(?:EPSG:|https?://www\.opengis\.net/gml/srs/epsg\.xml#)(\d+)$", re.I)
 
@@ -334,6 +334,10 @@ def read_wfs(
     axis_order: AxisOrder = "auto",
     output_format: str | None = None,
 ) -> WfsRead:
+    local = urllib.parse.urlsplit(url).path if url.startswith("file://") else url
+    if Path(local).is_file():  # a saved GetFeature response stands in for the service
+        page = parse_gml(Path(local).read_bytes(), axis_order)
+        return WfsRead(str(local), typename, page.features, [])
     base = url.split("?", 1)[0]
     extra = dict(urllib.parse.parse_qsl(url.split("?", 1)[1])) if "?" in url else {}
     srs_name = f"urn:ogc:def:crs:EPSG::{srs}"
@@ -412,6 +416,7 @@ def _rows(got: WfsRead, mapping: FieldMapping, lay, id_field: str | None) -> Ite
 
 
 def _load_districts(conn, city: City, got: WfsRead, name_field: str, number_field: str | None):
+    check_covers_centre(city, [f.geometry for f in got.features], got.srid, got.url)
     doc = {
         "type": "FeatureCollection",
         "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{got.srid}"}},
@@ -509,7 +514,7 @@ def import_wfs(
             format=f"wfs {version}",
             crs=f"EPSG:{got.srid}",
             features=written,
-            params={"url": got.url, "typename": typename, "pages": len(got.requests)},
+            params={"url": got.url, "typename": typename, "pages": len(got.requests) or 1},
             client=client,
         )
     return result

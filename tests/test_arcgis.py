@@ -13,13 +13,13 @@ import json
 from pathlib import Path
 
 import pytest
+import test_ogc_testlayer as tl
 from click.testing import CliRunner
 from sqlalchemy import text
 
-import test_ogc_testlayer as tl
 from geo.cities import KRAKOW
 from importers.arcgis import ArcGisError, import_arcgis, layer_url, read_layer
-from importers.common import FieldMapping
+from importers.common import FieldMapping, ImportFileError
 from layers import registry
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "krakow" / "districts-msip.esri.json"
@@ -125,7 +125,7 @@ def imports_logged(engine) -> list:
         ).all()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture()
 def fresh_districts(engine):
     """Each test starts from the districts as loaded (DELETE is transactional, so reload)."""
     from importers.districts import load_districts
@@ -138,7 +138,7 @@ def fresh_districts(engine):
 # --- paging ---------------------------------------------------------------------------------------
 
 
-def test_pages_through_query_and_reproduces_the_18_districts(engine):
+def test_pages_through_query_and_reproduces_the_18_districts(engine, fresh_districts):
     svc = RecordedLayer()
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM districts"))
@@ -188,7 +188,7 @@ def test_a_server_that_ignores_the_offset_is_caught():
         read_layer(URL, RecordedLayer(ignore_offset=True), page_size=5)
 
 
-def test_an_error_on_a_later_page_changes_nothing(engine):
+def test_an_error_on_a_later_page_changes_nothing(engine, fresh_districts):
     before, logged = districts_fingerprint(engine), len(imports_logged(engine))
     with pytest.raises(ArcGisError, match="Error performing query operation"):
         import_arcgis(
@@ -210,7 +210,7 @@ def test_a_crs_the_server_refuses_is_reported():
     ],
 )
 def test_a_url_without_a_layer_number_is_refused(bad):
-    with pytest.raises(ArcGisError, match="layer URL"):
+    with pytest.raises(ArcGisError, match="MapServer .layer. URL"):
         layer_url(bad)
 
 
@@ -226,7 +226,7 @@ def synthetic_page() -> dict:
     """Real MSIP coordinates rearranged into every Esri geometry kind."""
     doc = json.loads(RECORDED.read_text(encoding="utf-8"))
     ring1 = doc["features"][0]["geometry"]["rings"][0]  # Stare Miasto, clockwise
-    ring2 = doc["features"][1]["geometry"]["rings"][0]  # Grzegórzki
+    ring2 = doc["features"][17]["geometry"]["rings"][0]  # Nowa Huta: apart from I
     from shapely.geometry import Polygon
 
     c = Polygon(ring1).representative_point()
@@ -279,7 +279,7 @@ def test_every_esri_geometry_kind_goes_into_a_layer(engine, tmp_path):
             rows = dict(
                 conn.execute(
                     text(
-                        f"SELECT title, ST_GeometryType(geom) || ':' || ST_NumInteriorRings(ST_GeometryN(geom, 1)) "
+                        f"SELECT title, ST_GeometryType(geom) || ':' || coalesce(ST_NumInteriorRings(ST_GeometryN(geom, 1)), 0) "
                         f"FROM {tl.TABLE} WHERE external_id LIKE 'arcgis:kinds.json:%'"
                     )
                 ).all()
@@ -325,7 +325,7 @@ def test_paged_import_into_a_registered_layer_is_idempotent(engine):
         registry.unregister(tl.NAME)
 
 
-def test_dry_run_writes_nothing(engine):
+def test_dry_run_writes_nothing(engine, fresh_districts):
     before = districts_fingerprint(engine)
     with engine.begin() as conn:
         conn.execute(text("UPDATE districts SET name = 'x' WHERE number = 1"))
@@ -337,7 +337,7 @@ def test_dry_run_writes_nothing(engine):
 # --- the command line on the recorded response ---------------------------------------------------
 
 
-def test_cli_import_arcgis_on_the_recorded_response(engine, db_url, monkeypatch):
+def test_cli_import_arcgis_on_the_recorded_response(engine, fresh_districts, db_url, monkeypatch):
     from app.cli import main
 
     monkeypatch.setenv("DATABASE_URL", db_url)
@@ -369,4 +369,17 @@ def test_cli_reports_bad_input_and_changes_nothing(engine, db_url, monkeypatch, 
     )
     res = CliRunner().invoke(main, ["import", "arcgis", str(RECORDED), "--layer", "nope"])
     assert res.exit_code == 1 and "unknown layer 'nope'" in res.output
+    assert districts_fingerprint(engine) == before
+
+
+def test_districts_in_a_wrong_crs_are_refused(engine, tmp_path):
+    """Coordinates with the axes swapped would move the whole city: refused, nothing changes."""
+    doc = json.loads(RECORDED.read_text(encoding="utf-8"))
+    for f in doc["features"]:
+        f["geometry"]["rings"] = [[[y, x] for x, y in ring] for ring in f["geometry"]["rings"]]
+    path = tmp_path / "swapped.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    before = districts_fingerprint(engine)
+    with pytest.raises(ImportFileError, match="do not cover the centre of Kraków"):
+        import_arcgis(engine, str(path), "districts", city=KRAKOW)
     assert districts_fingerprint(engine) == before

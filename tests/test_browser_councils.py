@@ -82,6 +82,7 @@ def test_member_records_an_opinion_with_the_keyboard(page, live_server, make_use
     assert "<b>ogrodzenie</b>" in section.inner_text()  # typed text stays text
     assert page.locator("section.council-opinions b").count() == 0
     assert page.locator("dd.prop-council_opinion").inner_text() == "z uwagami"
+    assert axe(page) == []
     # … and in the map popup (the layer's popup fields, built with textContent)
     page.wait_for_selector(
         "#map_main[data-loaded-budget-proposals='1']", state="attached", timeout=20000
@@ -92,7 +93,6 @@ def test_member_records_an_opinion_with_the_keyboard(page, live_server, make_use
     popup.wait_for()
     assert "Opinia rady dzielnicy" in popup.inner_text()
     assert "z uwagami" in popup.inner_text()
-    assert axe(page) == []
     page.goto(live_server + "/councils/8/priorities?edition=2025")
     assert axe(page) == []
     assert page.watch.foreign() == [] and page.watch.errors == []

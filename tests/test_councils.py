@@ -545,6 +545,20 @@ def test_report_csv_and_gpkg_round_trip(client, engine, app, data):
     from app.councils import visibility
     from geo import councils as gc
 
+    import datetime as dt
+
+    formula = '=HYPERLINK("http://evil.example/","kliknij")'
+    with engine.begin() as conn:  # a justification a spreadsheet would run as a formula
+        gc.record_opinion(
+            conn,
+            proposal_id=data["boisko"],
+            district=DEBNIKI,
+            opinion="negative",
+            justification=formula,
+            resolution_date=dt.date(2025, 3, 1),
+            resolution_ref=None,
+            author_id=None,
+        )
     with app.app_context(), engine.connect() as conn:
         rep = gc.report(conn, DEBNIKI, visibility(), 2025)
     expected_ids = sorted(r["id"] for r in rep.proposals + rep.citywide)
@@ -556,6 +570,8 @@ def test_report_csv_and_gpkg_round_trip(client, engine, app, data):
     df = pyogrio.read_dataframe(csv, read_geometry=False)
     assert sorted(int(i) for i in df["id"]) == expected_ids
     assert {"opinia", "uzasadnienie", "nr_uchwaly", "priorytet", "koszt"} <= set(df.columns)
+    cell = df.set_index(df["id"].astype(int)).loc[data["boisko"], "uzasadnienie"]
+    assert cell == "'" + formula  # neutralised for Excel / LibreOffice
 
     gpkg = _download(client, "/councils/8/report.gpkg?edition=2025")
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
@@ -570,6 +586,7 @@ def test_report_csv_and_gpkg_round_trip(client, engine, app, data):
     assert gdf.crs.to_epsg() == 4326
     summary = dict(pyogrio.read_dataframe(gpkg, layer="podsumowanie").values.tolist())
     assert summary["projekty_dzielnicowe"] == str(rep.count)
+    assert by_id.loc[data["boisko"], "uzasadnienie"] == formula  # GeoPackage keeps it as is
     assert summary["pula"] == f"{rep.pool['budget']:.2f}"
     assert summary["pula_edycja"] == str(rep.pool["edition"])
     cons = pyogrio.read_dataframe(gpkg, layer="konsultacje")

@@ -9,10 +9,10 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import test_ogc_testlayer as tl
 from pyproj import CRS, Transformer
 from sqlalchemy import text
 
-import test_ogc_testlayer as tl
 from app.exports import collections
 from geo.crs import NORTHING_FIRST
 from layers import registry

@@ -9,15 +9,15 @@ from __future__ import annotations
 import pyogrio
 import pytest
 import shapely
+import test_ogc_testlayer as tl
 from owslib.ogcapi.features import Features
 from pyproj import CRS
 from sqlalchemy import text
+from test_ogc_testlayer import SERVER_PRELOAD  # noqa: F401  (the server registers the layer)
 
-import test_ogc_testlayer as tl
 from app.exports import collections
 from layers import registry
 from layers.query import FeatureQuery, where_clause
-from test_ogc_testlayer import SERVER_PRELOAD  # noqa: F401  (the server registers the layer)
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 pytestmark = pytest.mark.slow
