@@ -85,7 +85,7 @@ def where_clause(layer: Layer, q: FeatureQuery, params: dict[str, Any]) -> str:
             env = "ST_Transform(ST_MakeEnvelope(:bw, :bs, :be, :bn, :bsrid), 4326)"
         conds.append(f"ST_Intersects(t.geom, {env})")
     if q.district is not None:
-        conds.append(":district = ANY(t.districts)")
+        conds.append("t.districts @> ARRAY[CAST(:district AS smallint)]")  # GIN-indexed
         params["district"] = q.district
     for i, (name, value) in enumerate(sorted(q.filters.items())):
         f = layer.field(name)
