@@ -197,7 +197,7 @@ def get_collection(name: str) -> Collection | None:
 
 def meta_for(conn: Connection, coll: Collection, srid: int, **extra: Any) -> gx.ExportMeta:
     layer = coll.layer
-    if coll is not None and coll.layer is DISTRICTS:
+    if layer is DISTRICTS:
         source = conn.execute(
             text("SELECT source FROM reference_loads WHERE name = 'districts'")
         ).scalar_one_or_none()

@@ -255,3 +255,16 @@ def test_axe_with_errors_and_suggestions(page, live_server, make_user):
     page.press("#address-search", "ArrowDown")
     violations = run_axe(page)
     assert violations == [], violations
+
+
+def test_map_search_box_moves_the_map(page, live_server):
+    open_map_page(page, f"{live_server}/proposals")
+    box = page.locator("#map-search")
+    box.fill("rajska 12")
+    page.wait_for_selector("#map-search-listbox:not([hidden]) [role=option]")
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_function("() => map_main.getZoom() >= 16")
+    center = page.evaluate("[map_main.getCenter().lat, map_main.getCenter().lng]")
+    assert center == pytest.approx([50.0642, 19.9295], abs=0.001)
+    assert "Rajska 12" in page.text_content("#map-search-chosen")

@@ -483,19 +483,12 @@ def test_html_escapes_what_people_typed(client, layer):
 
 
 @pytest.mark.browser
-def test_html_items_page_passes_axe(browser, live_server):
-    from conftest import PageWatch, run_axe
+def test_html_pages_pass_axe(page, live_server):
+    from conftest import run_axe
 
-    # bypass_csp only so that axe can be injected; the page itself runs under our CSP.
-    context = browser.new_context(locale="pl-PL", bypass_csp=True)
-    try:
-        page = context.new_page()
-        watch = PageWatch(page)
-        for url in (f"{ITEMS}?f=html&limit=20", "/ogc/collections?f=html", "/ogc?f=html"):
-            page.goto(live_server + url)
-            assert page.locator("h1").count() == 1
-            violations = run_axe(page)
-            assert violations == [], (url, violations)
-        assert watch.foreign() == [] and watch.errors == []
-    finally:
-        context.close()
+    for url in (f"{ITEMS}?f=html&limit=20", "/ogc/collections?f=html", "/ogc?f=html"):
+        page.goto(live_server + url)
+        assert page.locator("h1").count() == 1
+        violations = run_axe(page)
+        assert violations == [], (url, violations)
+    assert page.watch.foreign() == [] and page.watch.errors == []

@@ -63,20 +63,30 @@ def duplicates(
     params.update(dist=float(distance_m), thr=float(threshold), dx=dx, dy=dy, lim=int(limit))
     same_sql = "".join(f" AND a.{c} IS NOT DISTINCT FROM b.{c}" for c in same_cols)
     # The source's rows (filters applied) go to a temporary table with their normalised
-    # titles computed once and a GiST index of their own: the self-join then probes only
-    # these rows (an edition, not the whole table) and similarity() runs on ASCII keys,
-    # which pg_trgm handles ~4x faster than the Polish originals.
+    # titles computed once and one GiST index over (geometry, title trigrams): each row then
+    # probes it with its box *and* its trigrams (pg_trgm's % operator), so similarity is
+    # decided inside the index on precomputed trigram arrays instead of re-parsing both titles
+    # for every nearby pair (3x faster here on 28 000 proposals).
     tmp = f"analysis_dups_{secrets.token_hex(6)}"
     no_jit(conn)
+    # % uses pg_trgm.similarity_threshold; set it for this transaction only. Outside a
+    # transaction (autocommit) SET LOCAL does nothing: then no % and the plain test below.
+    index_trgm = _in_transaction(conn)
+    if index_trgm:
+        conn.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
+            {"t": repr(float(threshold))},
+        )
     conn.execute(text(f"CREATE TEMPORARY TABLE {tmp} AS {inner}"), params)
     try:
-        conn.execute(text(f"CREATE INDEX ON {tmp} USING gist (geom)"))
-        conn.execute(text(f"ANALYZE {tmp}"))
+        opclass = ", key gist_trgm_ops" if index_trgm else ""
+        conn.execute(text(f"CREATE INDEX ON {tmp} USING gist (geom{opclass})"))
+        trgm = " AND b.key % a.key" if index_trgm else ""
         sql = f"""
             SELECT a.id, b.id, a.title, b.title, similarity(a.key, b.key) AS sim,
                    ST_Distance(a.geom::geography, b.geom::geography) AS dist
             FROM {tmp} a
-            JOIN {tmp} b ON b.geom && ST_Expand(a.geom, :dx, :dy)
+            JOIN {tmp} b ON b.geom && ST_Expand(a.geom, :dx, :dy){trgm}
                         AND a.id < b.id{same_sql}
                         AND similarity(a.key, b.key) >= :thr
                         AND ST_DWithin(a.geom::geography, b.geom::geography, :dist)
@@ -88,3 +98,9 @@ def duplicates(
     return [
         DuplicatePair(int(a), int(b), ta, tb, float(s), float(d)) for a, b, ta, tb, s, d in rows
     ]
+
+
+def _in_transaction(conn: Connection) -> bool:
+    """True unless the connection runs in autocommit mode (where SET LOCAL has no effect)."""
+    level = conn.get_isolation_level() if hasattr(conn, "get_isolation_level") else None
+    return level != "AUTOCOMMIT"

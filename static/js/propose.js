@@ -29,6 +29,7 @@
   /* ---------------------------------------------------------------- map layers */
 
   function districtsOutline(map, spec) {
+    state.map = state.map || map;
     var layer = L.geoJSON(null, {
       interactive: false,
       pmIgnore: true,
@@ -226,6 +227,15 @@
     setGeometry({ type: "Point", coordinates: [lon, lat] });
   }
 
+  /* A map search box (not a form field): only move the map and mark the place. */
+  var found = null;
+  function moveTo(lon, lat) {
+    if (!state.map) return;
+    if (found) state.map.removeLayer(found);
+    found = L.circleMarker([lat, lon], { radius: 10, color: "#b30000", weight: 3, fillOpacity: 0, interactive: false, pmIgnore: true }).addTo(state.map);
+    state.map.setView([lat, lon], Math.max(state.map.getZoom(), 16));
+  }
+
   function clearDrawn() {
     if (!state.drawn) return;
     state.drawn.eachLayer(function (l) { state.map.removeLayer(l); });
@@ -390,6 +400,7 @@
       var text = f.properties.name + (f.properties.district_full_name ? " — " + f.properties.district_full_name : "");
       if (chosen) chosen.textContent = text;
       status.textContent = i18n("chosen", "%(name)s").replace("%(name)s", text);
+      if (input.getAttribute("data-action") === "move") { moveTo(c[0], c[1]); return; }
       setPoint(c[0], c[1]);
       if (f.properties.district_full_name) districtOutput(f.properties.district_full_name);
     }
