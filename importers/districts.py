@@ -127,6 +127,7 @@ def load_districts(
         [{**r, "source": report.source} for r in rows],
     )
     rebuild_city_outline(conn, city)
+    recompute_feature_districts(conn)
     report.loaded = numbers
     if city.population_csv and src is city.districts:
         report.population = load_population(conn, city)
@@ -147,6 +148,15 @@ def rebuild_city_outline(conn: Connection, city: City) -> None:
         ),
         {"slug": city.slug, "name": city.name},
     )
+
+
+def recompute_feature_districts(conn: Connection) -> None:
+    """New boundaries: every layer's trigger recomputes its features' districts."""
+    from geo.schema import ident
+    from layers.registry import all_layers
+
+    for layer in all_layers():
+        conn.execute(text(f"UPDATE {ident(layer.table)} SET geom = geom WHERE geom IS NOT NULL"))
 
 
 def load_population(conn: Connection, city: City) -> int:

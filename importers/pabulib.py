@@ -145,14 +145,6 @@ def category(raw: str | None) -> str | None:
     return None
 
 
-def _int_or_none(value: str | None) -> int | None:
-    v = (value or "").strip()
-    if not v:
-        return None
-    number = float(v)
-    return int(number) if number.is_integer() else None
-
-
 def _date(value: str | None) -> date | None:
     v = (value or "").strip()
     for fmt in ("%d.%m.%Y", "%Y-%m-%d"):

@@ -131,7 +131,7 @@ def geometry_sql(q: FeatureQuery, col: str = "t.geom") -> str:
     g = col if q.srid == 4326 else f"ST_Transform({col}, {int(q.srid)})"
     if q.flip_axes:
         g = f"ST_FlipCoordinates({g})"
-    return f"ST_AsGeoJSON({g}, {int(q.precision)})"
+    return f"ST_AsGeoJSON({g}, {int(q.precision)}, 0)"  # options 0: no non-standard "crs" member
 
 
 def features(conn: Connection, layer: Layer, q: FeatureQuery) -> FeaturePage:

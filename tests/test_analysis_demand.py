@@ -131,3 +131,17 @@ def test_pools_are_validated_and_read_from_budget_pools(engine, proposals):
         )
         assert district_pools(conn, 2031) == {13: 1_500_000.0, 8: 2_000_000.0}
         conn.execute(text("DELETE FROM budget_pools WHERE edition = 2031"))
+
+
+def test_a_query_source_counts_rows_for_example_supports(engine, proposals):
+    """A trusted subquery as the source: one row per support (here: two per proposal)."""
+    supports = Source(
+        query="SELECT p.id, p.geom, p.districts, p.cost, p.edition "
+        "FROM t_demand p CROSS JOIN generate_series(1, 2)",
+        filters={"edition": 2024},
+    )
+    with engine.connect() as conn:
+        res = demand_by_district(conn, supports, cost_column=None)
+        plain = demand_by_district(conn, Source("t_demand", filters={"edition": 2024}))
+    assert res.total_count == 2 * plain.total_count
+    assert [d.count for d in res.districts] == [2 * d.count for d in plain.districts]

@@ -171,3 +171,25 @@ def test_feature_trigger_computes_districts_and_refuses_outside(engine):
             assert exc.value.orig.sqlstate == "CV001"
         finally:
             trans.rollback()
+
+
+def test_reloading_districts_recomputes_feature_districts(engine):
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            fid = conn.execute(
+                text(
+                    """INSERT INTO civic_venues (name, type, geom)
+                       VALUES ('Plac Centralny', 'other', ST_SetSRID(ST_MakePoint(20.0375, 50.0717), 4326))
+                       RETURNING id"""
+                )
+            ).scalar_one()
+            # stale districts, as if computed from older boundaries
+            conn.execute(text("ALTER TABLE civic_venues DISABLE TRIGGER civic_venues_write"))
+            conn.execute(text("UPDATE civic_venues SET districts = '{5}' WHERE id = :i"), {"i": fid})
+            conn.execute(text("ALTER TABLE civic_venues ENABLE TRIGGER civic_venues_write"))
+            load_districts(conn, KRAKOW)
+            got = conn.execute(text("SELECT districts FROM civic_venues WHERE id = :i"), {"i": fid}).scalar_one()
+        finally:
+            trans.rollback()
+    assert got == [18]

@@ -229,3 +229,79 @@ def test_cli_dry_run(engine, db_url, table_checksums, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "[dry run] 1 file(s): 54 proposals, 6839 ballots, 0 rejected" in result.output
     assert table_checksums() == before
+
+
+SYNTHETIC = """META
+key;value
+description;Synthetic test file
+country;Poland
+unit;Kraków
+subunit;PODGÓRZE
+instance;2030
+num_projects;3
+num_votes;3
+budget;1000000.50
+vote_type;approval
+date_begin;01.09.2030
+date_end;2030-09-15
+PROJECTS
+project_id;cost;votes;name;category;selected;latitude;longitude
+1;1000;2;Ławki na Zabłociu;public space,urban greenery;1;50.0511;19.9735
+2;2000;1;Daleko stąd;public transit and roads;0;52.2297;21.0122
+3;3000;1;Bez miejsca;;0;;
+VOTES
+voter_id;vote;voting_method;district
+a;1,2;internet;PODGÓRZE
+b;1;paper;Dzielnica XIII
+c;3,4;;Nibylandia
+"""
+
+
+def test_coordinates_categories_and_voters_of_a_small_file(engine, tmp_path):
+    path = tmp_path / "synthetic.pb"
+    path.write_text(SYNTHETIC, encoding="utf-8")
+    with engine.begin() as conn:
+        report = import_pb(conn, path, KRAKOW)
+    assert (report.imported, report.rejected, report.extra["ballots"]) == (3, [], 3)
+    notes = " | ".join(report.notes)
+    assert "1 project(s) have coordinates outside the city" in notes
+    assert "absent from PROJECTS: 4" in notes
+    assert "1 ballot(s) name a voter district that matches none" in notes
+    with engine.connect() as conn:
+        rows = {
+            r.external_id: r
+            for r in conn.execute(
+                text(
+                    "SELECT external_id, geom IS NOT NULL AS located, districts, category, "
+                    "status FROM budget_proposals WHERE edition = 2030"
+                )
+            )
+        }
+        ballots = conn.execute(
+            text(
+                "SELECT voter_district, voting_method, choices FROM ballots "
+                "WHERE edition = 2030 ORDER BY id"
+            )
+        ).all()
+        pool = conn.execute(
+            text("SELECT budget, date_end::text FROM budget_pools WHERE edition = 2030")
+        ).one()
+    one, two, three = (rows[f"pabulib:krakow:2030:podgorze:{i}"] for i in (1, 2, 3))
+    assert (one.located, one.districts, one.category, one.status) == (
+        True,
+        [13],
+        "public space",
+        "selected",
+    )
+    assert (two.located, two.districts, two.category) == (False, [13], "public transit")
+    assert (three.located, three.districts, three.category) == (False, [13], None)
+    assert [(b.voter_district, b.voting_method) for b in ballots] == [
+        (13, "internet"),
+        (13, "paper"),
+        (None, None),
+    ]
+    assert ballots[0].choices == [
+        "pabulib:krakow:2030:podgorze:1",
+        "pabulib:krakow:2030:podgorze:2",
+    ]
+    assert (str(pool.budget), pool.date_end) == ("1000000.50", "2030-09-15")

@@ -6,7 +6,8 @@ SQL in PostGIS, with Python (numpy, esda) only where the statistics need it. Pag
 functions and render their results; nothing here imports Flask or folium.
 
 - :mod:`geo.analysis.grid` — equal-area hexagonal grid in EPSG:2180, clipped to the city.
-- :mod:`geo.analysis.hotspots` — Getis-Ord Gi* hot/cold spots with permutation inference.
+- :mod:`geo.analysis.hotspots` — Getis-Ord Gi* hot/cold spots (exact tests against random
+  points, uniform or population-weighted, or esda permutations), FDR / Bonferroni aware.
 - :mod:`geo.analysis.demand` — counts and money asked per district, per 1 000 residents and
   against the district's pool.
 - :mod:`geo.analysis.coverage` — distance to the nearest NGO / civic venue, population-weighted.

@@ -49,13 +49,17 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from sqlalchemy import Connection, text
 
 from geo.analysis.grid import GRID_CTE, GRID_POP_CTE, Cell, grid_params, neighbours
 from geo.analysis.source import Source, no_jit, union_sql
+
+if TYPE_CHECKING:
+    from esda import G_Local
+    from libpysal.weights import W
 
 Correction = Literal["none", "fdr", "bonferroni"]
 CORRECTIONS: tuple[str, ...] = ("none", "fdr", "bonferroni")
@@ -79,13 +83,13 @@ class GiStar:
     g: np.ndarray  # G* statistic (esda)
     z: np.ndarray  # analytical z-score of G* (Getis & Ord; esda's Zs)
     z_null: np.ndarray  # G* standardised by its null distribution (simulated or exact)
-    p: np.ndarray  # two-sided Monte Carlo pseudo p-value (ties counted, see module doc)
+    p: np.ndarray  # two-sided p-value, exact or by permutation (ties counted, see module doc)
     p_hot: np.ndarray  # one-sided, upper tail
     p_cold: np.ndarray  # one-sided, lower tail
     permutations: int  # 0: exact null distribution
 
 
-def _weights(neighbour_lists: Sequence[Sequence[int]]):  # -> libpysal.weights.W
+def _weights(neighbour_lists: Sequence[Sequence[int]]) -> W:
     from libpysal.weights import W
 
     n = len(neighbour_lists)
@@ -98,7 +102,7 @@ def _weights(neighbour_lists: Sequence[Sequence[int]]):  # -> libpysal.weights.W
 
 def _esda_g_local(
     y: np.ndarray, neighbour_lists: Sequence[Sequence[int]], permutations: int, seed: int
-):
+) -> G_Local:
     from esda import G_Local
 
     with warnings.catch_warnings():
