@@ -18,7 +18,15 @@ OUTSIDE_CITY = "CV001"
 @lru_cache(maxsize=8)
 def engine(url: str) -> Engine:
     """One pooled engine per URL; pre-ping so a restarted server loses no writes."""
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # JIT compilation cost over a second on the hex-grid and bbox queries (bench/RESULTS.md)
+    # and never paid off on these short queries: off for our sessions.
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"options": "-c jit=off"},
+    )
 
 
 def alembic_config(url: str):
