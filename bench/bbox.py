@@ -8,12 +8,15 @@ migrated schema and Kraków's 18 districts; N points (default 200 000) are gener
 the city with ST_GeneratePoints - half spread evenly over the city, half concentrated around
 the centre (where real proposals cluster), so central viewports are the dense worst case.
 Then random 2 km x 2 km viewports, each centred on a random existing point (so none is
-empty), go through layers.query.features - the exact SQL the API runs. For each query the
-statement is captured and re-run under ``EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON)``: its
-"Execution Time" is the database-side time (the GeoJSON of every returned feature is built
-in it). The client-side wall time of ``features()`` is reported too. One plan is shown in
-full (``EXPLAIN (ANALYZE, BUFFERS)``) to show the GiST index at work, and the same queries
-are timed with index scans disabled for comparison.
+empty), go through layers.query.features - the exact SQL the API runs - at the API's
+default limit (100), the map's (1000) and the API's maximum (5000), with the server's
+default settings and with ``jit = off`` + no parallel workers. Timings per viewport: the
+server's own logged duration of the app's statement (``log_min_duration_statement = 0`` on
+the throwaway cluster), ``EXPLAIN (ANALYZE, TIMING OFF)`` of the same statement (best of 3;
+the GeoJSON of every returned feature is built inside it), and the client wall time of
+``features()``. One plan is shown in full (``EXPLAIN (ANALYZE, BUFFERS)``) to show the GiST
+index at work, and the queries are timed with index scans disabled for comparison.
+``--url`` measures an already filled database instead (no server-log column then).
 """
 
 from __future__ import annotations
@@ -144,31 +147,77 @@ def percentile(values: list[float], p: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+class ServerLog:
+    """Server-side durations of the app's own statements, from the cluster's log
+    (``log_min_duration_statement = 0``): parse + bind + execute of each features query, as
+    the API runs it (psycopg prepares a statement after five runs; PostgreSQL may then use a
+    generic plan - EXPLAIN alone would not show that)."""
+
+    RX = re.compile(
+        r"duration: ([0-9.]+) ms\s+(parse|bind|execute) [^:]*:\s*(SELECT '\{\"type\":\"Feature\")?"
+    )
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+
+    def mark(self) -> None:
+        self.offset = self.path.stat().st_size
+
+    def features_ms(self) -> list[float]:
+        time.sleep(0.2)  # let the server flush its log
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read().decode("utf-8", errors="replace")
+        out: list[float] = []
+        acc = 0.0
+        for m in self.RX.finditer(chunk):
+            if not m.group(3):
+                continue
+            acc += float(m.group(1))
+            if m.group(2) == "execute":
+                out.append(acc)
+                acc = 0.0
+        return out
+
+
 def run_queries(
-    engine, cap: Capture, boxes, limit: int, explain: bool = True, settings=(), repeat: int = 3
+    engine,
+    cap: Capture,
+    boxes,
+    limit: int,
+    explain: bool = True,
+    settings=(),
+    repeat: int = 3,
+    log: ServerLog | None = None,
 ):
-    """Per viewport: the client wall time of features(), and the best of ``repeat``
-    EXPLAIN ANALYZE execution times (the minimum filters out a busy shared machine)."""
-    db_ms, wall_ms, returned = [], [], []
+    """Per viewport: the client wall time of features() and its server-logged time (one
+    run each, as the API does it), then the best of ``repeat`` EXPLAIN ANALYZE execution
+    times (the minimum filters out a busy shared machine)."""
+    db_ms, wall_ms, returned, captured = [], [], [], []
     with engine.connect() as conn:
         for setting in settings:
             conn.execute(text(setting))
+        if log:
+            log.mark()
         for box in boxes:
             t0 = time.perf_counter()
             page = features(conn, LAYER, FeatureQuery(bbox=box, limit=limit))
             wall_ms.append((time.perf_counter() - t0) * 1000)
             returned.append(len(page.features))
-            if explain:
-                stmt, params = cap.statement, cap.params
-                raw = conn.connection.driver_connection
-                best = float("inf")
-                with raw.cursor() as cur:
+            captured.append((cap.statement, cap.params))
+        app_ms = log.features_ms() if log else []
+        if explain:
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                for stmt, params in captured:
+                    best = float("inf")
                     for _ in range(repeat):
                         cur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + stmt, params)
                         best = min(best, cur.fetchone()[0][0]["Execution Time"])
-                db_ms.append(best)
+                    db_ms.append(best)
         conn.rollback()
-    return db_ms, wall_ms, returned
+    return db_ms, wall_ms, returned, app_ms
 
 
 def full_plan(engine, cap: Capture, box, limit: int, settings=()) -> str:
@@ -239,6 +288,9 @@ def main() -> int:
         setup_s = time.perf_counter() - t0
         with engine.begin() as conn:
             fill_s = fill(conn, args.points, args.seed)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ALTER SYSTEM SET log_min_duration_statement = 0"))
+            conn.execute(text("SELECT pg_reload_conf()"))
         engine.dispose()
         return measure(args, url, cluster, setup_s, fill_s)
     finally:
@@ -262,13 +314,14 @@ def measure(args, url: str, cluster, setup_s: float, fill_s: float) -> int:
         )
     versions = db.versions(url)
     cap = Capture(engine)
+    log = ServerLog(cluster.datadir / "server.log") if cluster else None
     with engine.connect() as conn:
         boxes = viewports(conn, args.queries, args.seed)
     run_queries(engine, cap, boxes[:20], MAX_LIMIT, explain=False)  # warm-up, not measured
     results = {}
     for label, config in CONFIGS.items():
         for limit in LIMITS:
-            results[label, limit] = run_queries(engine, cap, boxes, limit, settings=config)
+            results[label, limit] = run_queries(engine, cap, boxes, limit, settings=config, log=log)
     default_plan = full_plan(engine, cap, boxes[0], MAP_LIMIT)
     plan = full_plan(engine, cap, boxes[0], MAP_LIMIT, settings=TUNED)
     seq = without_index(engine, cap, boxes[:20], MAP_LIMIT)
@@ -280,6 +333,7 @@ def measure(args, url: str, cluster, setup_s: float, fill_s: float) -> int:
     workers = re.search(r"Workers Launched: (\d+)", default_plan)
     tuned_map = statistics.median(results[list(CONFIGS)[1], MAP_LIMIT][0])
     default_map = statistics.median(results[list(CONFIGS)[0], MAP_LIMIT][0])
+    default_app = results[list(CONFIGS)[0], MAP_LIMIT][3]
     lines = [
         START,
         "## bbox viewport queries (bench/bbox.py)",
@@ -299,32 +353,45 @@ def measure(args, url: str, cluster, setup_s: float, fill_s: float) -> int:
         ),
         f"{args.queries} random 2 km x 2 km viewports centred on existing points, through "
         "`layers.query.features` (the API's SQL: public filter, `ORDER BY id DESC`, GeoJSON "
-        "built in PostgreSQL). DB time = `EXPLAIN (ANALYZE, TIMING OFF)` execution time, best "
-        "of 3 per viewport; client = wall time of `features()` (one run, includes transfer "
-        "and Python).",
+        "built in PostgreSQL). Three timings per viewport: **DB, app path** = the server's "
+        "own logged duration (parse + bind + execute, `log_min_duration_statement = 0`) of the "
+        "query exactly as the app ran it, once; **DB, EXPLAIN** = `EXPLAIN (ANALYZE, TIMING "
+        "OFF)` execution time of the same statement, best of 3 (a custom plan every time); "
+        "**client** = wall time of `features()` in Python (includes transfer and decoding).",
         "",
-        "| session settings | limit | features (median / max) | DB median | DB p95 "
-        "| client median | client p95 |",
-        "|---|---|---|---|---|---|---|",
+        "| session settings | limit | features (median / max) | DB, app path median / p95 "
+        "| DB, EXPLAIN median / p95 | client median / p95 |",
+        "|---|---|---|---|---|---|",
     ]
-    for (label, limit), (db_ms, wall_ms, returned) in results.items():
+
+    def mp(values: list[float]) -> str:
+        if not values:
+            return "n/a"
+        return f"{statistics.median(values):.1f} / {percentile(values, 0.95):.1f} ms"
+
+    for (label, limit), (db_ms, wall_ms, returned, app_ms) in results.items():
         lines.append(
             f"| {label} | {limit} | {statistics.median(returned):.0f} / {max(returned)} | "
-            f"{statistics.median(db_ms):.1f} ms | {percentile(db_ms, 0.95):.1f} ms | "
-            f"{statistics.median(wall_ms):.1f} ms | {percentile(wall_ms, 0.95):.1f} ms |"
+            f"{mp(app_ms)} | {mp(db_ms)} | {mp(wall_ms)} |"
         )
     lines += [
         "",
-        f"The map asks for `limit={MAP_LIMIT}` per viewport. DB median at that limit: "
-        f"{default_map:.1f} ms with the server defaults, {tuned_map:.1f} ms with JIT and "
-        f"parallel workers off - target < 30 ms "
-        f"{'met' if tuned_map < 30 else 'NOT met'} with the latter, "
-        f"{'met' if default_map < 30 else 'not met'} with the defaults. With the defaults the "
-        "planner's cost for this query (ST_Intersects + building GeoJSON) is above "
-        "`jit_above_cost`, so every request pays for JIT compilation"
+        f"The map asks for `limit={MAP_LIMIT}` per viewport. At that limit the DB-side "
+        + (
+            f"median on the app path is {statistics.median(default_app):.1f} ms with the "
+            f"server defaults; "
+            if default_app
+            else ""
+        )
+        + f"EXPLAIN gives {default_map:.1f} ms with the defaults and {tuned_map:.1f} ms with "
+        f"JIT and parallel workers off: target < 30 ms "
+        f"{'met' if tuned_map < 30 else 'NOT met'} with the latter. With the defaults a "
+        "custom plan for this query (ST_Intersects + GeoJSON for every row) costs more than "
+        "`jit_above_cost`, so such a run pays for JIT compilation"
         + (f" ({jit.group(1)} ms in the plan below)" if jit else "")
         + (f" and starts {workers.group(1)} parallel worker(s)" if workers else "")
-        + ". Same 20 viewports with index scans disabled (`enable_indexscan/bitmapscan = "
+        + "; the app's prepared statement mostly escapes that through a generic plan. "
+        "Same 20 viewports with index scans disabled (`enable_indexscan/bitmapscan = "
         f"off`): median {statistics.median(seq):.1f} ms.",
         "",
         f"The plan {'uses' if uses_gist else 'does NOT use'} the GiST index "
