@@ -146,6 +146,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     councils.init_app(app)
 
+    # urban planners: demand, hot spots, history, revitalisation, coverage, duplicates (issue 5)
+    from app import planners
+
+    planners.init_app(app)
+
     @app.get("/healthz")
     def healthz():
         try:

@@ -184,13 +184,11 @@ def feature_collection(features: Iterable[tuple[Any, str | None, Mapping[str, An
     parts = []
     for fid, geometry, props in features:
         clean = {k: _clean(v) for k, v in props.items()}
+        fid_json = json.dumps(fid)
+        props_json = json.dumps(clean, ensure_ascii=False, allow_nan=False)
         parts.append(
-            '{"type":"Feature","id":%s,"geometry":%s,"properties":%s}'
-            % (
-                json.dumps(fid),
-                geometry or "null",
-                json.dumps(clean, ensure_ascii=False, allow_nan=False),
-            )
+            f'{{"type":"Feature","id":{fid_json},"geometry":{geometry or "null"},'
+            f'"properties":{props_json}}}'
         )
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
 
@@ -198,9 +196,7 @@ def feature_collection(features: Iterable[tuple[Any, str | None, Mapping[str, An
 def district_choropleth(conn: Connection, properties: Mapping[int, Mapping[str, Any]]) -> str:
     """The districts as a FeatureCollection, built in SQL, each with ``properties[number]``
     (plus ``number`` and ``name``), outlines simplified to ~5 m."""
-    props = {
-        str(n): {k: _clean(v) for k, v in p.items()} for n, p in properties.items()
-    }
+    props = {str(n): {k: _clean(v) for k, v in p.items()} for n, p in properties.items()}
     return conn.execute(
         text(
             """SELECT json_build_object('type', 'FeatureCollection', 'features',
@@ -462,7 +458,13 @@ def hotspot_payload(
     ``cold_90`` … and ``not_tested`` for slivers at the city edge.
     """
     res = hotspots(
-        conn, list(sources), size, alpha=alpha, correction=correction, inference=inference, seed=seed
+        conn,
+        list(sources),
+        size,
+        alpha=alpha,
+        correction=correction,
+        inference=inference,
+        seed=seed,
     )
     tested = [c.p for c in res.cells if c.p is not None]
     levels = confidence_levels(alpha)
@@ -768,9 +770,7 @@ def data_stamp(conn: Connection, tables: Sequence[str]) -> str:
             else "count(*), max(created_at), 0"
         )
         parts.append(list(conn.execute(text(f"SELECT {cols} FROM {ident(t)}")).one()))
-    parts.append(
-        list(conn.execute(text("SELECT count(*), sum(population) FROM districts")).one())
-    )
+    parts.append(list(conn.execute(text("SELECT count(*), sum(population) FROM districts")).one()))
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
 
 
