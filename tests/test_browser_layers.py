@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import test_layers_web as web
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
@@ -131,8 +132,15 @@ def test_an_xss_title_is_text_on_the_map_and_in_lists(page, live_server, ids):
     wait_loaded(page)
     assert page.locator("h1").inner_text() == web.XSS
     marker = page.locator(".leaflet-civicPoints-pane path.leaflet-interactive")
-    marker.first.click()
     popup = page.locator(".civic-popup")
+    # The view may still settle (fitBounds -> moveend -> refetch redraws the marker): retry.
+    for _ in range(5):
+        marker.first.click()
+        try:
+            popup.wait_for(timeout=4000)
+            break
+        except PlaywrightTimeout:
+            continue
     popup.wait_for()
     assert popup.locator(".popup-title").inner_text() == web.XSS
     assert popup.locator("img").count() == 0

@@ -497,6 +497,7 @@
     maps: registry.maps,
     initLists: initLists,
     addLayer: function (map, spec) {
+      window.civicmap.map = window.civicmap.map || map;  // the page's map, for other scripts
       var make = kinds[spec.kind];
       if (!make) { console.error("unknown layer kind " + spec.kind); return null; }
       return make(map, spec);

@@ -230,6 +230,7 @@
   /* A map search box (not a form field): only move the map and mark the place. */
   var found = null;
   function moveTo(lon, lat) {
+    state.map = state.map || (window.civicmap && window.civicmap.map);
     if (!state.map) return;
     if (found) state.map.removeLayer(found);
     found = L.circleMarker([lat, lon], { radius: 10, color: "#b30000", weight: 3, fillOpacity: 0, interactive: false, pmIgnore: true }).addTo(state.map);
