@@ -441,8 +441,12 @@ def run_job(
     with eng.connect() as conn:
         key = gp.job_key(analysis, params, gp.data_stamp(conn, tables))
 
+    limit_s = float(current_app.config.get("PLANNERS_STATEMENT_TIMEOUT_S", 600))
+
     def fn() -> dict[str, Any]:
         with eng.begin() as conn:
+            # a runaway analysis must not hold the (single) analysis thread for ever
+            gp.statement_timeout(conn, limit_s)
             return compute(conn)
 
     return store().run(key, analysis, fn, wait_s)
@@ -547,18 +551,19 @@ def sequential_classes(
             {"key": str(i), "color": colors[i], "stroke": "#444444", "weight": 1, "fill": 0.75}
             | {"title": title, "count": counts.get(str(i), 0)}
         )
-    out.append(
-        {
-            "key": "none",
-            "color": NO_DATA,
-            "stroke": "#444444",
-            "weight": 1,
-            "dash": "4 3",
-            "fill": 0.5,
-            "title": gettext("brak danych"),
-            "count": counts.get("none", 0),
-        }
-    )
+    if counts.get("none"):
+        out.append(
+            {
+                "key": "none",
+                "color": NO_DATA,
+                "stroke": "#444444",
+                "weight": 1,
+                "dash": "4 3",
+                "fill": 0.5,
+                "title": gettext("brak danych"),
+                "count": counts["none"],
+            }
+        )
     return out
 
 
@@ -699,12 +704,20 @@ def history_matrix(hist: dict[str, Any]) -> dict[str, Any]:
     for d in hist["districts"] + [{"number": 0, "name": gettext("bez dzielnicy (ogólnomiejskie)")}]:
         cells = []
         for e in eds:
-            c = hist["cells"].get(e, {}).get(d["number"])
-            if c is None:
-                cells.append({"text": "0", "num": True})
-                continue
+            c = hist["cells"].get(e, {}).get(d["number"]) or {"proposals": 0, "winners": 0}
             won = str(c["winners"]) if hist["decided"].get(e) else "?"
-            cells.append({"text": f"{c['proposals']} / {won}", "num": True})
+            cells.append(
+                {
+                    "text": f"{c['proposals']} / {won}",
+                    "num": True,
+                    "data": {
+                        "edition": e,
+                        "district": d["number"],
+                        "proposals": c["proposals"],
+                        "winners": won,
+                    },
+                }
+            )
         label = d["name"] if d["number"] == 0 else f"{d['number']}. {d['name']}"
         rows.append([{"text": label, "header": True}, *cells])
     return {
@@ -761,7 +774,11 @@ def history():
                 [
                     {"text": f"{r['number']}. {r['name']}", "header": True},
                     {"text": num(r["population"]), "num": True},
-                    {"text": num(r["ballots"]), "num": True, "id": f"ballots-{r['number']}"},
+                    {
+                        "text": num(r["ballots"]),
+                        "num": True,
+                        "data": {"district": r["number"], "ballots": r["ballots"]},
+                    },
                     {"text": num(r["per_1000"], 1), "num": True},
                     {"text": _class_title(classes, keys[r["number"]])},
                 ]
@@ -978,6 +995,11 @@ def hotspot_job(values: dict[str, Any], wait_s: float):
     )
 
 
+CORRECTION_TITLES = {
+    "fdr": N_("FDR (Benjamini–Hochberg)"),
+    "bonferroni": N_("Bonferroni"),
+    "none": N_("bez poprawki"),
+}
 INFERENCE_TITLES = {
     "csr": N_("losowe położenie na powierzchni"),
     "population": N_("losowe położenie według liczby mieszkańców"),
@@ -1001,6 +1023,7 @@ def hotspots():
     if payload is None:
         return render("hotspots", parsed, located=located, job=job_context(st))
     summary = payload["summary"]
+    inference, correction = summary["inference"], summary["correction"]
     classes = hotspot_classes(summary, alpha)
     titles = {c["key"]: c["title"] for c in classes}
     sig = [c for c in payload["cells"] if c["cls"] in ("hot", "cold")]
@@ -1034,7 +1057,8 @@ def hotspots():
         rows=rows,
         more_rows=max(0, len(sig) - limit),
         class_rows=class_rows,
-        inference_title=gettext(INFERENCE_TITLES[summary["inference"]]),
+        inference_title=gettext(INFERENCE_TITLES[inference]),
+        correction_title=gettext(CORRECTION_TITLES[correction]),
         p_cutoff=_p(summary["p_cutoff"]) if summary["p_cutoff"] else "—",
         fmap=city_map([spec]),
         files=downloads(
@@ -1168,18 +1192,19 @@ def coverage_classes(summary: dict[str, Any] | None, cells: list[dict[str, Any]]
                     "title": title + " — " + gettext("niedostatecznie obsłużone"),
                 }  # fmt: skip
             )
-    out.append(
-        {
-            "key": "none",
-            "color": NO_DATA,
-            "stroke": "#b30000",
-            "weight": 2.5,
-            "dash": "5 3",
-            "fill": 0.6,
-            "title": gettext("brak celów: niedostatecznie obsłużone"),
-            "count": counts.get("none", 0),
-        }
-    )
+    if counts.get("none"):
+        out.append(
+            {
+                "key": "none",
+                "color": NO_DATA,
+                "stroke": "#b30000",
+                "weight": 2.5,
+                "dash": "5 3",
+                "fill": 0.6,
+                "title": gettext("brak celów: niedostatecznie obsłużone"),
+                "count": counts["none"],
+            }
+        )
     return out
 
 
@@ -1950,7 +1975,7 @@ def export_demand(fmt: str) -> Response:
                 )
             ],
             title=title,
-            axis_label=gettext("%% puli dzielnicy") if metric == "asked_to_pool" else title,
+            axis_label=gettext("procent puli dzielnicy") if metric == "asked_to_pool" else title,
             description=gettext("Wykres słupkowy: %(metric)s w każdej dzielnicy.", metric=title),
             decimals=METRIC_DECIMALS.get(metric, 0),
             colors=colors,

@@ -206,6 +206,7 @@ def measure_box(conn, cap: Capture, box, limit: int, t: Timings, log: ServerLog 
         t0 = time.perf_counter()
         page = features(conn, LAYER, FeatureQuery(bbox=box, limit=limit))
         walls.append((time.perf_counter() - t0) * 1000)
+    statement, params = cap.statement, cap.params  # before any other query is captured
     t.returned.append(len(page.features))
     t.client.append(min(walls))
     if log:
@@ -217,7 +218,7 @@ def measure_box(conn, cap: Capture, box, limit: int, t: Timings, log: ServerLog 
     best = float("inf")
     with raw.cursor() as cur:
         for _ in range(REPEAT):
-            cur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + cap.statement, cap.params)
+            cur.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + statement, params)
             best = min(best, cur.fetchone()[0][0]["Execution Time"])
     t.explain.append(best)
 

@@ -774,6 +774,14 @@ def data_stamp(conn: Connection, tables: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
 
 
+def statement_timeout(conn: Connection, seconds: float) -> None:
+    """Cancel any statement of the current transaction that runs longer than ``seconds``."""
+    conn.execute(
+        text("SELECT set_config('statement_timeout', :t, true)"),
+        {"t": str(max(1, int(seconds * 1000)))},
+    )
+
+
 def job_key(analysis: str, params: Mapping[str, Any], stamp: str) -> str:
     raw = json.dumps([analysis, dict(params), stamp], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()[:32]

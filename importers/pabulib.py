@@ -50,7 +50,7 @@ from sqlalchemy import Connection, text
 
 from geo.cities import City
 from geo.config import DATA_DIR
-from geo.names import match_name, normalise
+from geo.names import match_name, normalise, roman_to_int
 from importers.common import ImportFileError, ImportReport, Row, import_rows, progress_bar
 from importers.pabulib_format import (
     PbFile,
@@ -103,6 +103,24 @@ def districts_by_name(city: City) -> dict[str, int]:
     return {name: i + 1 for i, name in enumerate(city.district_names)}
 
 
+_NUMBERED = re.compile(r"^\s*(?:dzielnica|dz\.)?\s*([IVXL]+|\d+)\s*$", re.IGNORECASE)
+
+
+def district_number(value: str, city: City) -> int | None:
+    """A district by name (diacritics and spelling forgiven, geo.names.match_name) or by
+    its number alone (``"Dzielnica XIII"``, ``"XIII"``, ``"13"``)."""
+    number = match_name(value, districts_by_name(city))
+    if number is None and (m := _NUMBERED.match(value)):
+        token = m.group(1)
+        try:
+            number = int(token) if token.isdigit() else roman_to_int(token)
+        except ValueError:
+            return None
+    if number is None or not 1 <= number <= len(city.district_names):
+        return None
+    return number
+
+
 def pb_unit(pb: PbFile, city: City, source: str) -> PbUnit:
     """The unit of a parsed file, checked against the configured city."""
     meta = pb.meta
@@ -126,7 +144,7 @@ def pb_unit(pb: PbFile, city: City, source: str) -> PbUnit:
     raw_district = (meta.get("subunit") or meta.get("district") or "").strip()
     if not raw_district:
         return PbUnit(slug(unit), edition, "citywide", 0, None, source)
-    number = match_name(raw_district, districts_by_name(city))
+    number = district_number(raw_district, city)
     if number is None:
         raise ImportFileError(
             f"META subunit {raw_district!r} is not a district of {city.name} "
@@ -280,8 +298,7 @@ def replace_ballots(
         return 0
     district_col = next((c for c in VOTER_DISTRICT_COLUMNS if c in pb.vote_columns), None)
     method_col = "voting_method" if "voting_method" in pb.vote_columns else None
-    names = districts_by_name(city)
-    matched: dict[str, int | None] = {}
+    matched: dict[str, str] = {}  # raw value -> COPY text of the district number
     ids: dict[str, str] = {}
     unknown_projects: set[str] = set()
     known = {p["project_id"] for p in pb.projects}
@@ -319,7 +336,7 @@ def replace_ballots(
             if district_col is not None:
                 value = ballot[district_col]
                 if value not in matched:
-                    number = match_name(value, names) if value.strip() else None
+                    number = district_number(value, city) if value.strip() else None
                     matched[value] = "\\N" if number is None else str(number)
                     if number is None and value.strip():
                         unmatched_names.add(value)
