@@ -27,7 +27,7 @@ from geo import export as gx
 from geo.crs import NORTHING_FIRST, SUPPORTED
 from geo.schema import ident
 from layers.base import Field
-from layers.query import DEFAULT_LIMIT, MAX_LIMIT, FeatureQuery, where_clause
+from layers.query import DEFAULT_LIMIT, MAX_LIMIT, FeatureQuery, geometry_sql, where_clause
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -340,15 +340,6 @@ def properties_sql(coll: Collection) -> str:
         pairs.append(f"'{coll.property_key(f)}', t.{ident(f.name)}")
     chunks = [pairs[i : i + 40] for i in range(0, len(pairs), 40)]
     return " || ".join(f"jsonb_build_object({', '.join(c)})" for c in chunks) or "'{}'::jsonb"
-
-
-def geometry_sql(q: FeatureQuery) -> str:
-    """GeoJSON geometry in the requested CRS and axis order, without a ``crs`` member
-    (options 0: PostGIS otherwise adds a non-standard one for SRIDs other than 4326)."""
-    g = "t.geom" if q.srid == 4326 else f"ST_Transform(t.geom, {int(q.srid)})"
-    if q.flip_axes:
-        g = f"ST_FlipCoordinates({g})"
-    return f"ST_AsGeoJSON({g}, {int(q.precision)}, 0)"
 
 
 def query_features(conn: Connection, coll: Collection, q: FeatureQuery) -> tuple[list[str], bool]:

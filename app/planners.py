@@ -83,6 +83,8 @@ VIEW_SUMMARIES = {
     ),
 }
 FORMATS = ("csv", "gpkg", "png")
+MAP_HITS = 5000  # features of the revitalisation map (the files hold all)
+WINNERS_SHOWN = 30  # per district on the history page (a real Kraków edition has up to ~20)
 EDITION_MIN, EDITION_MAX = 2013, 2100
 
 # Sequential classes (ColorBrewer YlOrRd / Blues), light = low.
@@ -115,7 +117,11 @@ def public() -> gp.Public:
 
 def store() -> gp.JobStore:
     directory = current_app.config.get("PLANNERS_JOB_DIR") or (VAR_DIR / "planner-jobs")
-    return gp.JobStore(directory, keep_s=float(current_app.config.get("PLANNERS_KEEP_S", 3600)))
+    return gp.JobStore(
+        directory,
+        keep_s=float(current_app.config.get("PLANNERS_KEEP_S", 3600)),
+        workers=int(current_app.config.get("PLANNERS_JOB_THREADS", 2)),
+    )
 
 
 def inline_wait() -> float:
@@ -379,7 +385,7 @@ def map_spec(
         ],
         "i18n": map_i18n(),
     }
-    if kind == "grid":
+    if kind == "grid" or view in ("duplicates", "revitalisation"):
         spec["outlines"] = url_for("api.districts", simplify=0.0002)
     return spec
 
@@ -764,6 +770,7 @@ def history():
             return render("history", parsed)
         edition = parsed.values["edition"]
         turnout = gp.turnout_view(conn, edition) if edition is not None else None
+        won = gp.winners(conn, pub, edition) if edition is not None else []
         pop_date = gp.population_date(conn)
     query = parsed.query()
     classes, keys = turnout_classes(turnout) if turnout else ([], {})
@@ -797,9 +804,37 @@ def history():
             ]
         )
     movement = demand_movement(hist)
+    ly = registry.get(PROPOSALS)
+    names = {d["number"]: f"{d['number']}. {d['name']}" for d in hist["districts"]}
+    per_district: dict[int, int] = {}
+    winner_rows = []
+    for w in won:
+        per_district[w["district"]] = per_district.get(w["district"], 0) + 1
+        if per_district[w["district"]] > WINNERS_SHOWN:
+            continue
+        winner_rows.append(
+            [
+                {
+                    "text": names.get(w["district"], gettext("bez dzielnicy (ogólnomiejskie)")),
+                    "header": True,
+                },
+                {
+                    "text": short(w["title"], 140),
+                    "href": permalink(ly, w["id"]) if ly else None,
+                    "data": {"winner": w["id"], "district": w["district"]},
+                },
+                {"text": money(w["cost"]), "num": True},
+                {"text": num(w["votes"]), "num": True},
+            ]
+        )
+    winners_hidden = sum(max(0, n - WINNERS_SHOWN) for n in per_district.values())
     return render(
         "history",
         parsed,
+        winner_rows=winner_rows,
+        winners_hidden=winners_hidden,
+        winners_shown=WINNERS_SHOWN,
+        decided=bool(edition is not None and hist["decided"].get(edition)),
         result=hist,
         matrix=history_matrix(hist),
         movement=movement,
@@ -1513,9 +1548,13 @@ def revitalisation_job(values: dict[str, Any], wait_s: float):
 
 def revitalisation_classes(payload: dict[str, Any] | None) -> list[dict[str, Any]]:
     hits = (payload or {}).get("hits", [])
+    best: dict[tuple[str, int], bool] = {}  # a feature counts once: inside any area wins
+    for h in hits:
+        key = (h["kind"], h["feature_id"])
+        best[key] = best.get(key, False) or h["inside"]
 
     def n(kind: str, inside: bool) -> int:
-        return sum(1 for h in hits if h["kind"] == kind and h["inside"] == inside)
+        return sum(1 for (k, _), v in best.items() if k == kind and v == inside)
 
     return [
         {
@@ -1636,6 +1675,8 @@ def revitalisation():
         area_rows=area_rows,
         hit_rows=hit_rows,
         more_hits=max(0, len(payload["hits"]) - limit),
+        map_sampled=len(payload["hits"]) > MAP_HITS,
+        map_hits=MAP_HITS,
         fmap=fmap,
         stats={
             "areas": num(s["areas"]),
@@ -1799,7 +1840,9 @@ def api_map(view: str):
             (f"area-{a['id']}", a["geojson"], {"cls": "area", "label": a["name"]})
             for a in payload["areas"]
         ]
-        for n, h in enumerate(payload["hits"][:5000]):
+        hits = payload["hits"]
+        step = max(1, math.ceil(len(hits) / MAP_HITS))  # a sample of every area, not the first
+        for n, h in enumerate(hits[::step]):
             kind = "proposal" if h["kind"] == "proposal" else "comment"
             where = gettext("w obszarze") if h["inside"] else gettext("blisko")
             feats.append(

@@ -523,7 +523,7 @@ def markdown(
         "Python process and of its PostgreSQL backend (read from /proc) during the call: on "
         "this shared 2-core machine the wall time depends on what else runs, the CPU time is "
         "what the analysis needs from one idle core (the plans checked used no parallel "
-        "workers; the analyses switch JIT off for their transaction, see geo.analysis.source).",
+        "workers; geo.db.engine switches JIT off for every session, see geo.analysis.source).",
         "",
         "Duplicates are meant per budget edition (merge candidates of one call for proposals): "
         "one edition out of the 200 000 (~28 700 proposals, 20x a real Kraków edition) meets "

@@ -361,6 +361,33 @@ def history_view(conn: Connection, pub: Public) -> dict[str, Any]:
     return {"editions": eds, "districts": districts, "cells": cells, "decided": decided}
 
 
+def winners(conn: Connection, pub: Public, edition: int) -> list[dict[str, Any]]:
+    """The proposals of an edition selected for delivery: per district (0 = not located,
+    i.e. city-wide), most votes first."""
+    rows = conn.execute(
+        text(
+            """SELECT coalesce(d.number, 0) AS district, p.id, p.title, p.cost, p.votes, p.scope
+               FROM budget_proposals p
+               LEFT JOIN LATERAL unnest(p.districts) AS d(number) ON true
+               WHERE p.edition = :e AND p.hidden_at IS NULL AND p.status = ANY(:states)
+                 AND (p.selected IS TRUE OR p.status = ANY(:win))
+               ORDER BY 1, p.votes DESC NULLS LAST, p.title"""
+        ),
+        {"e": edition, "states": list(pub.proposal_states), "win": list(WINNING_STATES)},
+    )
+    return [
+        {
+            "district": int(r.district),
+            "id": int(r.id),
+            "title": r.title,
+            "cost": float(r.cost) if r.cost is not None else None,
+            "votes": r.votes,
+            "scope": r.scope,
+        }
+        for r in rows
+    ]
+
+
 def ballot_editions(conn: Connection) -> list[int]:
     """Editions whose city-wide ballots record the voter's district."""
     rows = conn.execute(

@@ -12,6 +12,7 @@ through importers.districts, which checks the 18 names and numbers and rebuilds 
 outline) or into any registered layer (importers.common.import_rows: field mapping, MSIP
 names matched automatically, upsert by external id). Network first, then the transaction:
 no database lock is held while the server answers. Each run is written to the sync log.
+That loading is importers.remote.load_fetched, shared with importers.wfs.
 
 The HTTP fetch is a parameter, so tests (and air-gapped machines) use recorded responses;
 a local file (a saved ``query?f=json`` answer) may stand in for the URL.
@@ -20,22 +21,16 @@ a local file (a saved ``query?f=json`` answer) may stand in for the URL.
 from __future__ import annotations
 
 import json
-import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
-
-from geo.cities import City, DistrictSource
-from geo.export import record_sync
-from importers.common import FieldMapping, ImportFileError, ImportReport, Row, import_rows
-from importers.districts import load_districts
+from geo.cities import City
+from importers.common import FieldMapping, ImportFileError, Row
 from importers.esri import EsriFeatureSet, EsriJsonError, parse_feature_set
+from importers.remote import DistrictFile, RemoteImport, http_get, load_fetched, query_url
 
 Fetch = Callable[[str, Mapping[str, str]], dict[str, Any]]
 
@@ -52,13 +47,8 @@ class ArcGisError(ImportFileError):
 
 def http_fetch(url: str, params: Mapping[str, str], timeout: float = 60.0) -> dict[str, Any]:
     """GET ``url?params`` and parse the JSON answer (ArcGIS errors come as 200 + ``error``)."""
-    full = url + ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
-    req = urllib.request.Request(full, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            raw = resp.read()
-    except urllib.error.URLError as exc:
-        raise ArcGisError(f"cannot fetch {full}: {exc}") from exc
+    full = query_url(url, params)
+    raw = http_get(full, timeout=timeout, user_agent=USER_AGENT, error=ArcGisError)
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -236,56 +226,7 @@ def read_layer(
 # --- loading ---------------------------------------------------------------------------------
 
 
-@dataclass
-class ArcGisImport:
-    layer: str
-    read: int
-    report: ImportReport | None = None  # for a registered layer
-    districts: list[int] = field(default_factory=list)  # for the districts
-
-
-def check_covers_centre(city: City, geoms, srid: int, source: str) -> None:
-    """Districts that miss the city's centre came in a wrong CRS or axis order: refuse them
-    before they replace the real ones (and the city outline every write is checked against)."""
-    from shapely import union_all
-    from shapely.geometry import Point
-
-    from geo.crs import transform_xy
-
-    lat, lon = city.center
-    x, y = transform_xy(lon, lat, 4326, srid)
-    area = union_all([g for g in geoms if g is not None])
-    if area.is_empty or area.distance(Point(x, y)) > (0.05 if srid == 4326 else 5000):
-        raise ImportFileError(
-            f"{source}: these districts do not cover the centre of {city.name} "
-            f"({lat} N, {lon} E) in EPSG:{srid}: wrong CRS or axis order? Nothing was changed."
-        )
-
-
-def load_into_districts(
-    conn: Connection, city: City, got: LayerRead, name_field: str, number_field: str | None
-) -> list[int]:
-    """Replace the districts with the service's (importers.districts checks and repairs)."""
-    check_covers_centre(city, [g for _, g in got.features.features], got.srid, got.url)
-    with tempfile.TemporaryDirectory(prefix="civicmap-arcgis-") as tmp:
-        path = Path(tmp) / "layer.esri.json"
-        path.write_text(json.dumps(got.doc), encoding="utf-8")
-        src = DistrictSource(
-            path=path,
-            format="esrijson",
-            name_field=name_field,
-            number_field=number_field,
-            label=f"ArcGIS REST {got.url}",
-        )
-        report = load_districts(conn, city, src)
-    conn.execute(
-        text(
-            """INSERT INTO reference_loads (name, rows, source) VALUES ('districts', :r, :s)
-               ON CONFLICT (name) DO UPDATE SET rows = :r, source = :s, loaded_at = now()"""
-        ),
-        {"r": len(report.loaded), "s": f"ArcGIS REST {got.url}"},
-    )
-    return report.loaded
+ArcGisImport = RemoteImport  # what import_arcgis returns (shared with importers.wfs)
 
 
 def rows_from(got: LayerRead, mapping: FieldMapping, layer_obj, id_field: str | None):
@@ -327,17 +268,6 @@ def _plain_attrs(attrs: dict[str, Any], fields: list[dict[str, Any]]) -> dict[st
     return out
 
 
-def target_layer(name: str):
-    """A registered layer to import into (``districts`` is handled separately)."""
-    from layers import registry
-
-    lay = registry.get(name)
-    if lay is None:
-        names = ", ".join(["districts"] + sorted(x.name for x in registry.all_layers()))
-        raise ImportFileError(f"unknown layer {name!r}; use one of: {names}")
-    return lay
-
-
 def import_arcgis(
     engine,
     url: str,
@@ -358,41 +288,22 @@ def import_arcgis(
 ) -> ArcGisImport:
     """Fetch every page, then load it all in one transaction (and log it)."""
     got = read_layer(url, fetch, out_sr=out_sr, page_size=page_size, where=where)
-    result = ArcGisImport(layer=layer, read=len(got.features.features))
-    with engine.begin() as conn:
-        if layer == "districts":
-            result.districts = load_into_districts(
-                conn,
-                city,
-                got,
-                name_field or city.districts.name_field,
-                number_field if number_field is not None else city.districts.number_field,
-            )
-            written = len(result.districts)
-        else:
-            lay = target_layer(layer)
-            result.report = import_rows(
-                conn,
-                lay,
-                rows_from(got, mapping or FieldMapping(), lay, id_field),
-                repair=repair,
-                dry_run=dry_run,
-                source=got.url,
-                total=result.read,
-                progress=False,
-            )
-            written = result.report.imported + result.report.updated
-        if dry_run:
-            conn.rollback()
-            return result
-        record_sync(
-            conn,
-            layer=layer,
-            op="import",
-            format="arcgis",
-            crs=f"EPSG:{got.srid}",
-            features=written,
-            params={"url": got.url, "where": where, "pages": len(got.requests) or 1},
-            client=client,
-        )
-    return result
+    return load_fetched(
+        engine,
+        got,
+        layer,
+        city=city,
+        read=len(got.features.features),
+        geoms=lambda: [g for _, g in got.features.features],
+        district_file=lambda: DistrictFile("layer.esri.json", "esrijson", got.doc),
+        label=f"ArcGIS REST {got.url}",
+        rows=lambda lay: rows_from(got, mapping or FieldMapping(), lay, id_field),
+        source=got.url,
+        sync_format="arcgis",
+        sync_params={"where": where},
+        name_field=name_field,
+        number_field=number_field,
+        repair=repair,
+        dry_run=dry_run,
+        client=client,
+    )

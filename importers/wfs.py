@@ -12,18 +12,14 @@ coordinates **northing first**, as the EPSG definition orders the axes. The axis
 * ``axis_order="xy"``/``"yx"`` (``--axis-order``) overrides both for a server that errs.
 
 WFS 2.0 is paged with ``count``/``startIndex`` until a page comes back short. Everything is
-fetched first (or read from a saved response file), then loaded in ONE transaction (districts or a registered layer, as
-importers.arcgis does), and logged in the sync log.
+fetched first (or read from a saved response file), then loaded in ONE transaction (districts
+or a registered layer) and logged in the sync log by importers.remote, as importers.arcgis is.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,13 +37,10 @@ from shapely.geometry import (
     mapping,
 )
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import text
 
-from geo.cities import City, DistrictSource
-from geo.export import record_sync
-from importers.arcgis import check_covers_centre, target_layer
-from importers.common import FieldMapping, ImportFileError, ImportReport, Row, import_rows
-from importers.districts import load_districts
+from geo.cities import City
+from importers.common import FieldMapping, ImportFileError, Row
+from importers.remote import DistrictFile, RemoteImport, http_get, load_fetched, query_url
 
 FetchBytes = Callable[[str, Mapping[str, str]], bytes]
 AxisOrder = Literal["auto", "xy", "yx"]
@@ -63,13 +56,7 @@ class WfsError(ImportFileError):
 
 
 def http_fetch(url: str, params: Mapping[str, str], timeout: float = 120.0) -> bytes:
-    full = url + ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
-    req = urllib.request.Request(full, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.read()
-    except urllib.error.URLError as exc:
-        raise WfsError(f"cannot fetch {full}: {exc}") from exc
+    return http_get(query_url(url, params), timeout=timeout, user_agent=USER_AGENT, error=WfsError)
 
 
 # --- CRS and axis order --------------------------------------------------------------------
@@ -389,12 +376,7 @@ def read_wfs(
 # --- loading -------------------------------------------------------------------------------
 
 
-@dataclass
-class WfsImport:
-    layer: str
-    read: int
-    report: ImportReport | None = None
-    districts: list[int] = field(default_factory=list)
+WfsImport = RemoteImport  # what import_wfs returns (shared with importers.arcgis)
 
 
 def _rows(got: WfsRead, mapping: FieldMapping, lay, id_field: str | None) -> Iterator[Row]:
@@ -415,8 +397,8 @@ def _rows(got: WfsRead, mapping: FieldMapping, lay, id_field: str | None) -> Ite
         )
 
 
-def _load_districts(conn, city: City, got: WfsRead, name_field: str, number_field: str | None):
-    check_covers_centre(city, [f.geometry for f in got.features], got.srid, got.url)
+def _district_file(got: WfsRead) -> DistrictFile:
+    """The features as GeoJSON in the service's CRS, as importers.districts reads it."""
     doc = {
         "type": "FeatureCollection",
         "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{got.srid}"}},
@@ -426,25 +408,7 @@ def _load_districts(conn, city: City, got: WfsRead, name_field: str, number_fiel
             if f.geometry is not None
         ],
     }
-    with tempfile.TemporaryDirectory(prefix="civicmap-wfs-") as tmp:
-        path = Path(tmp) / "districts.geojson"
-        path.write_text(json.dumps(doc), encoding="utf-8")
-        src = DistrictSource(
-            path=path,
-            format="geojson",
-            name_field=name_field,
-            number_field=number_field,
-            label=f"WFS {got.url} {got.typename}",
-        )
-        report = load_districts(conn, city, src)
-    conn.execute(
-        text(
-            """INSERT INTO reference_loads (name, rows, source) VALUES ('districts', :r, :s)
-               ON CONFLICT (name) DO UPDATE SET rows = :r, source = :s, loaded_at = now()"""
-        ),
-        {"r": len(report.loaded), "s": f"WFS {got.url} {got.typename}"},
-    )
-    return report.loaded
+    return DistrictFile("districts.geojson", "geojson", doc)
 
 
 def import_wfs(
@@ -478,43 +442,24 @@ def import_wfs(
         axis_order=axis_order,
         output_format=output_format,
     )
-    result = WfsImport(layer=layer, read=len(got.features))
     if not got.features:
         raise WfsError(f"{typename}: the service returned no features")
-    with engine.begin() as conn:
-        if layer == "districts":
-            result.districts = _load_districts(
-                conn,
-                city,
-                got,
-                name_field or city.districts.name_field,
-                number_field if number_field is not None else city.districts.number_field,
-            )
-            written = len(result.districts)
-        else:
-            lay = target_layer(layer)
-            result.report = import_rows(
-                conn,
-                lay,
-                _rows(got, mapping or FieldMapping(), lay, id_field),
-                repair=repair,
-                dry_run=dry_run,
-                source=f"{got.url} {typename}",
-                total=result.read,
-                progress=False,
-            )
-            written = result.report.imported + result.report.updated
-        if dry_run:
-            conn.rollback()
-            return result
-        record_sync(
-            conn,
-            layer=layer,
-            op="import",
-            format=f"wfs {version}",
-            crs=f"EPSG:{got.srid}",
-            features=written,
-            params={"url": got.url, "typename": typename, "pages": len(got.requests) or 1},
-            client=client,
-        )
-    return result
+    return load_fetched(
+        engine,
+        got,
+        layer,
+        city=city,
+        read=len(got.features),
+        geoms=lambda: [f.geometry for f in got.features],
+        district_file=lambda: _district_file(got),
+        label=f"WFS {got.url} {got.typename}",
+        rows=lambda lay: _rows(got, mapping or FieldMapping(), lay, id_field),
+        source=f"{got.url} {typename}",
+        sync_format=f"wfs {version}",
+        sync_params={"typename": typename},
+        name_field=name_field,
+        number_field=number_field,
+        repair=repair,
+        dry_run=dry_run,
+        client=client,
+    )

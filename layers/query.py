@@ -64,10 +64,12 @@ def _properties_sql(layer: Layer) -> str:
         "'updated_at', t.updated_at",
     ]
     pairs += [f"'{f.name}', t.{ident(f.name)}" for f in layer.public_fields]
-    # json_build_object takes at most 100 arguments: nest in chunks of 40 pairs.
+    # json_build_object (about 3x cheaper than jsonb, which sorts keys) takes at most 100
+    # arguments; a layer with more than 50 properties merges jsonb chunks of 40 pairs.
+    if len(pairs) <= 50:
+        return f"json_build_object({', '.join(pairs)})"
     chunks = [pairs[i : i + 40] for i in range(0, len(pairs), 40)]
-    objs = [f"jsonb_build_object({', '.join(c)})" for c in chunks]
-    return " || ".join(objs)
+    return " || ".join(f"jsonb_build_object({', '.join(c)})" for c in chunks)
 
 
 def where_clause(layer: Layer, q: FeatureQuery, params: dict[str, Any]) -> str:

@@ -117,6 +117,19 @@ def test_history_page_lists_editions_and_demand_movement(client):
     assert 'id="movement-table"' in r.text and 'id="history-table"' in r.text
 
 
+def test_history_lists_the_winners_of_an_edition_as_in_the_files(client):
+    files = district_files()
+    citywide = parse_pb(PABULIB / "poland_krakow_2022_.pb")
+    expected = Counter({d: sel for (e, d), (_, sel) in files.items() if e == 2022 and sel})
+    expected[0] = sum(1 for p in citywide.projects if (p.get("selected") or "").strip() == "1")
+    r = client.get("/planners/history?edition=2022")
+    assert r.status_code == 200
+    shown = Counter(int(d) for d in re.findall(r'data-winner="\d+" data-district="(\d+)"', r.text))
+    assert shown == expected
+    old = client.get("/planners/history?edition=2018")
+    assert "Plik tej edycji nie podaje, które projekty wybrano." in old.text
+
+
 # --- THE KEY TEST: turnout by voter district equals the source ballots -------------------------------
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.analysis.grid import GRID_CTE, GRID_POP_CTE, grid_params
-from geo.analysis.source import Source, no_jit
+from geo.analysis.source import Source
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,6 @@ def coverage(
         ORDER BY c.id"""
     import json
 
-    no_jit(conn)
     rows = conn.execute(text(sql), params).all()
     cells: list[CoverageCell] = []
     per_district: dict[int, list[float]] = {}  # number -> [population, pop·dist, underserved]

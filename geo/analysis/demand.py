@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 
-from geo.analysis.source import Source, no_jit
+from geo.analysis.source import Source
 from geo.schema import ident
 
 Allocation = Literal["full", "shared"]
@@ -123,7 +123,6 @@ def demand_by_district(
         LEFT JOIN pools ON pools.number = d.number
         CROSS JOIN totals
         ORDER BY d.number"""
-    no_jit(conn)
     rows = conn.execute(text(sql), params).all()
     out: list[DistrictDemand] = []
     for number, name, population, n, money, pool, *_ in rows:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from geo.analysis.degrees import city_margins
-from geo.analysis.source import Source, no_jit
+from geo.analysis.source import Source
 from geo.schema import ident
 
 
@@ -68,7 +68,6 @@ def duplicates(
     # decided inside the index on precomputed trigram arrays instead of re-parsing both titles
     # for every nearby pair (3x faster here on 28 000 proposals).
     tmp = f"analysis_dups_{secrets.token_hex(6)}"
-    no_jit(conn)
     # % uses pg_trgm.similarity_threshold; set it for this transaction only. Outside a
     # transaction (autocommit) SET LOCAL does nothing: then no % and the plain test below.
     index_trgm = _in_transaction(conn)

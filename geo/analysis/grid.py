@@ -19,8 +19,6 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, text
 
-from geo.analysis.source import no_jit
-
 MIN_SIZE = 50.0
 MAX_SIZE = 10_000.0
 
@@ -119,7 +117,6 @@ class Cell:
 
 def hex_grid(conn: Connection, size: float, city: str | None = None) -> list[Cell]:
     """The grid's cells (ordered by id)."""
-    no_jit(conn)
     rows = conn.execute(
         text(
             f"""WITH {GRID_CTE}

@@ -55,7 +55,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from geo.analysis.grid import GRID_CTE, GRID_POP_CTE, Cell, grid_params, neighbours
-from geo.analysis.source import Source, no_jit, union_sql
+from geo.analysis.source import Source, union_sql
 
 if TYPE_CHECKING:
     from esda import G_Local
@@ -343,7 +343,6 @@ def cell_counts(
                                        WHERE g2.id < g.id AND ST_Intersects(g2.hex4326, r.p))))
         ) n
         ORDER BY g.id"""
-    no_jit(conn)
     return [
         CellCount(Cell(*r[:8]), int(r[8]), float(r[9] or 0.0) if population else None)
         for r in conn.execute(text(sql), params)

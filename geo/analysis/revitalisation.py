@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from geo.analysis.degrees import city_margins
-from geo.analysis.source import REVITALISATION_TABLE, Source, no_jit
+from geo.analysis.source import REVITALISATION_TABLE, Source
 from geo.schema import ident
 
 
@@ -90,7 +90,6 @@ def revitalisation_overlap(
             WHERE inside OR ST_DWithin(g2180, ST_Transform(geom, 2180), :dist)
         )
         SELECT area_id, fid, inside, dist, cost FROM hits ORDER BY area_id, dist, fid"""
-    no_jit(conn)
     hits = [
         RevitalisationHit(
             feature_id=int(f),

@@ -7,6 +7,10 @@ the filters a page needs (edition, status, field of activity) bound as parameter
 Table and column names go through :func:`geo.schema.ident`; filter values are always bound
 parameters. ``where`` and ``query`` are *trusted* SQL written by our own code (for instance a
 layer's ``public_where``), never text a person typed.
+
+The analyses expect a connection from :func:`geo.db.engine`, which switches JIT off for every
+session: the planner's cost estimates for set-returning PostGIS functions (ST_HexagonGrid,
+ST_Subdivide) are huge and would trigger ~1.3 s of JIT compiling for a 0.2 s query.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import Connection, text
 
 from geo.schema import ident
 
@@ -128,13 +130,3 @@ def union_sql(
             raise ValueError(f"sources bind the same parameter names differently: {sorted(clash)}")
         params.update(p)
     return " UNION ALL ".join(parts), params
-
-
-def no_jit(conn: Connection) -> None:
-    """Switch JIT off for the current transaction.
-
-    The planner's cost estimates for set-returning PostGIS functions (ST_HexagonGrid,
-    ST_Subdivide) are huge, which triggers JIT compilation: ~1.3 s of compiling for a query
-    that runs in 0.2 s. ``SET LOCAL`` ends with the transaction.
-    """
-    conn.execute(text("SET LOCAL jit = off"))
