@@ -51,7 +51,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from werkzeug.routing import BuildError
 
-from app.security import rate_limit, rotate_csrf
+from app import engine
+from app.errors import wants_api
+from app.security import form_or_json, rate_limit, rotate_csrf
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,25 @@ class FormError(Exception):
         self.errors = errors  # field -> (code, message)
         self.status = status
 
+    def messages(self) -> dict[str, str]:
+        """field -> message, for a form shown again."""
+        return {f: m for f, (_c, m) in self.errors.items()}
+
+
+def form_error_json(exc: FormError):
+    """The JSON answer for field errors: the first as ``error``, all of them under ``fields``."""
+    field, (code, message) = next(iter(exc.errors.items()))
+    return jsonify(
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "field": field,
+                "fields": {f: {"code": c, "message": m} for f, (c, m) in exc.errors.items()},
+            }
+        }
+    ), exc.status
+
 
 # --- passwords ------------------------------------------------------------------------------
 
@@ -186,22 +207,23 @@ def verify_password(stored: str | None, password: str) -> bool:
 # --- validation -----------------------------------------------------------------------------
 
 
-def _err(field: str, code: str, message: str) -> FormError:
-    return FormError({field: (code, message)})
+def field_error(field: str, code: str, message: str, status: int = 400) -> FormError:
+    """One field's error (raise it, or gather several with :func:`collect`)."""
+    return FormError({field: (code, message)}, status=status)
 
 
 def validate_email(raw: Any, field: str = "email") -> str:
     email = (raw or "").strip() if isinstance(raw, str) else ""
     if not email:
-        raise _err(field, "required", gettext("Pole „E-mail” jest wymagane."))
+        raise field_error(field, "required", gettext("Pole „E-mail” jest wymagane."))
     if len(email) > EMAIL_MAX:
-        raise _err(
+        raise field_error(
             field,
             "too_long",
             gettext("Pole „E-mail” może mieć najwyżej %(n)d znaków.", n=EMAIL_MAX),
         )
     if not _EMAIL.match(email):
-        raise _err(
+        raise field_error(
             field,
             "invalid_email",
             gettext("Pole „E-mail”: to nie wygląda na adres e-mail (np. jan@example.pl)."),
@@ -212,24 +234,26 @@ def validate_email(raw: Any, field: str = "email") -> str:
 def validate_name(raw: Any, field: str = "name") -> str:
     name = " ".join(raw.split()) if isinstance(raw, str) else ""
     if not name:
-        raise _err(field, "required", gettext("Pole „Imię lub pseudonim” jest wymagane."))
+        raise field_error(field, "required", gettext("Pole „Imię lub pseudonim” jest wymagane."))
     if len(name) > NAME_MAX:
-        raise _err(
+        raise field_error(
             field,
             "too_long",
             gettext("Pole „Imię lub pseudonim” może mieć najwyżej %(n)d znaków.", n=NAME_MAX),
         )
     if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in name):
-        raise _err(field, "invalid", gettext("Pole „Imię lub pseudonim” zawiera znaki sterujące."))
+        raise field_error(
+            field, "invalid", gettext("Pole „Imię lub pseudonim” zawiera znaki sterujące.")
+        )
     return name
 
 
 def validate_password(raw: Any, email: str = "", field: str = "password") -> str:
     pw = raw if isinstance(raw, str) else ""
     if not pw:
-        raise _err(field, "required", gettext("Pole „Hasło” jest wymagane."))
+        raise field_error(field, "required", gettext("Pole „Hasło” jest wymagane."))
     if len(pw) > PASSWORD_MAX:
-        raise _err(
+        raise field_error(
             field,
             "too_long",
             gettext("Pole „Hasło” może mieć najwyżej %(n)d znaków.", n=PASSWORD_MAX),
@@ -242,7 +266,7 @@ def validate_password(raw: Any, email: str = "", field: str = "password") -> str
     elif email and email.split("@")[0].lower() in pw.lower() and len(email.split("@")[0]) >= 4:
         weak = gettext("Pole „Hasło” nie może zawierać Twojego adresu e-mail.")
     if weak:
-        raise _err(field, "weak_password", weak)
+        raise field_error(field, "weak_password", weak)
     return pw
 
 
@@ -255,7 +279,7 @@ def validate_district(raw: Any, conn: Connection, field: str = "district") -> in
         number = -1
     exists = conn.execute(text("SELECT 1 FROM districts WHERE number = :n"), {"n": number}).scalar()
     if not exists:
-        raise _err(field, "invalid", gettext("Pole „Dzielnica”: wybierz dzielnicę z listy."))
+        raise field_error(field, "invalid", gettext("Pole „Dzielnica”: wybierz dzielnicę z listy."))
     return number
 
 
@@ -405,12 +429,6 @@ def consume_token(conn: Connection, raw: str, purpose: str) -> int | None:
 # --- sessions -------------------------------------------------------------------------------
 
 
-def _engine():
-    from app import engine
-
-    return engine()
-
-
 def _lifetime() -> timedelta:
     life = current_app.permanent_session_lifetime
     return life if isinstance(life, timedelta) else timedelta(seconds=int(life))
@@ -444,7 +462,7 @@ def start_session(conn: Connection, user_id: int) -> None:
 def end_session() -> None:
     raw = session.pop(_SESSION_KEY, None)
     if raw:
-        with _engine().begin() as conn:
+        with engine().begin() as conn:
             conn.execute(text("DELETE FROM user_sessions WHERE id_hash = :h"), {"h": _sha(raw)})
     session.clear()
     g.pop("_user", None)
@@ -463,7 +481,7 @@ def current_user() -> User | None:
     user = None
     raw = session.get(_SESSION_KEY)
     if raw:
-        with _engine().begin() as conn:
+        with engine().begin() as conn:
             row = conn.execute(
                 text(
                     f"SELECT {_USER_COLS}, s.last_seen_at < now() - make_interval(secs => :every) "
@@ -484,25 +502,25 @@ def current_user() -> User | None:
     return user
 
 
-def _is_api() -> bool:
-    from app.errors import wants_json
-
-    return wants_json() or request.is_json
-
-
-def _deny(status: int, code: str, message: str):
-    if _is_api():
+def deny(status: int, code: str, message: str):
+    """Refuse: a JSON error for the API and scripts, the error page for people."""
+    if wants_api():
         return jsonify({"error": {"code": code, "message": message}}), status
     abort(status, description=message)
+
+
+def _login_first():
+    """Nobody is signed in: 401 for the API, the login page (and back) for people."""
+    if wants_api():
+        return deny(401, "login_required", gettext("Zaloguj się, aby to zrobić."))
+    return redirect(url_for("auth.login", next=_here()))
 
 
 def login_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_user() is None:
-            if _is_api():
-                return _deny(401, "login_required", gettext("Zaloguj się, aby to zrobić."))
-            return redirect(url_for("auth.login", next=_here()))
+            return _login_first()
         return view(*args, **kwargs)
 
     return wrapper
@@ -518,16 +536,19 @@ def role_required(*roles: str) -> Callable:
         def wrapper(*args, **kwargs):
             user = current_user()
             if user is None:
-                if _is_api():
-                    return _deny(401, "login_required", gettext("Zaloguj się, aby to zrobić."))
-                return redirect(url_for("auth.login", next=_here()))
+                return _login_first()
             if not user.has_role(*roles):
-                return _deny(403, "forbidden", gettext("Nie masz uprawnień do tej strony."))
+                return deny(403, "forbidden", gettext("Nie masz uprawnień do tej strony."))
             return view(*args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def is_author_or_staff(user: User | None, author_id: int | None) -> bool:
+    """May see content the public does not: its author, or an official, moderator or admin."""
+    return user is not None and (user.id == author_id or user.has_role(*STAFF_ROLES))
 
 
 def _here() -> str:
@@ -603,35 +624,19 @@ def send_reset(conn: Connection, user: User) -> None:
 # --- form helpers ---------------------------------------------------------------------------
 
 
-def _districts(conn: Connection) -> list[dict]:
+def district_choices(conn: Connection) -> list[dict]:
+    """Every district (number, name, full_name) for a form's select, in number order."""
     return [
         dict(r._mapping)
-        for r in conn.execute(text("SELECT number, full_name FROM districts ORDER BY number"))
+        for r in conn.execute(text("SELECT number, name, full_name FROM districts ORDER BY number"))
     ]
-
-
-def _form_data() -> dict[str, Any]:
-    from app.security import form_or_json
-
-    return form_or_json()
 
 
 def form_error_response(exc: FormError, template: str, **context):
     """All field errors at once: JSON for scripts, the form again (with messages) for people."""
-    if _is_api():
-        field, (code, message) = next(iter(exc.errors.items()))
-        return jsonify(
-            {
-                "error": {
-                    "code": code,
-                    "message": message,
-                    "field": field,
-                    "fields": {f: {"code": c, "message": m} for f, (c, m) in exc.errors.items()},
-                }
-            }
-        ), exc.status
-    errors = {f: m for f, (c, m) in exc.errors.items()}
-    return render_template(template, errors=errors, **context), exc.status
+    if wants_api():
+        return form_error_json(exc)
+    return render_template(template, errors=exc.messages(), **context), exc.status
 
 
 # --- views: registration, confirmation, login, logout, password reset -------------------------
@@ -640,16 +645,16 @@ def form_error_response(exc: FormError, template: str, **context):
 @bp.route("/register", methods=["GET", "POST"])
 @rate_limit("register", limit=10, per=3600)
 def register():
-    with _engine().connect() as conn:
-        districts = _districts(conn)
+    with engine().connect() as conn:
+        districts = district_choices(conn)
     if request.method == "GET":
         if current_user():
             return redirect(url_for("auth.account"))
         return render_template("auth/register.html", form={}, errors={}, districts=districts)
-    form = _form_data()
+    form = form_or_json()
     ctx = {"form": form, "districts": districts}
     try:
-        with _engine().begin() as conn:
+        with engine().begin() as conn:
             email, name, password, district = collect(
                 lambda: validate_email(form.get("email")),
                 lambda: validate_name(form.get("name")),
@@ -677,7 +682,7 @@ def register():
             start_session(conn, user.id)
     except FormError as exc:
         return form_error_response(exc, "auth/register.html", **ctx)
-    if _is_api():
+    if wants_api():
         return jsonify({"id": user.id, "confirmed": False}), 201
     flash(
         gettext(
@@ -691,7 +696,7 @@ def register():
 
 @bp.get("/confirm/<token>")
 def confirm(token: str):
-    with _engine().begin() as conn:
+    with engine().begin() as conn:
         user_id = consume_token(conn, token, "confirm") if len(token) < 100 else None
         if user_id is None:
             return render_template("auth/confirm.html", ok=False), 404
@@ -713,7 +718,7 @@ def confirm_resend():
     user = current_user()
     assert user is not None
     if not user.confirmed:
-        with _engine().begin() as conn:
+        with engine().begin() as conn:
             send_confirmation(conn, user)
         flash(gettext("Wysłaliśmy nowy link potwierdzający na %(email)s.", email=user.email))
     return redirect(url_for("auth.account"))
@@ -721,7 +726,7 @@ def confirm_resend():
 
 def _password_given(password: str) -> str:
     if not password:
-        raise _err("password", "required", gettext("Pole „Hasło” jest wymagane."))
+        raise field_error("password", "required", gettext("Pole „Hasło” jest wymagane."))
     return password
 
 
@@ -737,7 +742,7 @@ def login():
     nxt = safe_next(request.values.get("next"), url_for("auth.account"))
     if request.method == "GET":
         return render_template("auth/login.html", form={}, errors={}, next=nxt)
-    form = _form_data()
+    form = form_or_json()
     email = str(form.get("email") or "").strip()
     password = form.get("password") if isinstance(form.get("password"), str) else ""
     ctx = {"form": {"email": email}, "next": nxt}
@@ -749,16 +754,16 @@ def login():
     from app.security import check_rate
 
     check_rate("login_account", limit=10, per=600, key=email.lower())
-    with _engine().begin() as conn:
+    with engine().begin() as conn:
         found = find_user_by_email(conn, email)
         ok = verify_password(found[1] if found else None, password[:PASSWORD_MAX])
         if not ok or found is None:
-            exc = _err(
+            exc = field_error(
                 "password",
                 "bad_credentials",
                 gettext("Nieprawidłowy e-mail lub hasło (pole „Hasło”)."),
+                status=401,
             )
-            exc.status = 401
             return form_error_response(exc, "auth/login.html", **ctx)
         user, stored = found
         if _hasher().check_needs_rehash(stored):
@@ -767,7 +772,7 @@ def login():
                 {"h": hash_password(password), "id": user.id},
             )
         start_session(conn, user.id)
-    if _is_api():
+    if wants_api():
         return jsonify({"id": user.id, "name": user.name})
     return redirect(nxt)
 
@@ -776,7 +781,7 @@ def login():
 def logout():
     end_session()
     rotate_csrf()
-    if _is_api():
+    if wants_api():
         return jsonify({"logged_out": True})
     flash(gettext("Wylogowano."))
     return redirect(url_for("pages.index"))
@@ -787,7 +792,7 @@ def logout():
 def forgot():
     if request.method == "GET":
         return render_template("auth/forgot.html", form={}, errors={}, sent=False)
-    form = _form_data()
+    form = form_or_json()
     try:
         email = validate_email(form.get("email"))
     except FormError as exc:
@@ -795,7 +800,7 @@ def forgot():
     from app.security import check_rate
 
     check_rate("password_forgot_account", limit=3, per=3600, key=email.lower())
-    with _engine().begin() as conn:
+    with engine().begin() as conn:
         found = find_user_by_email(conn, email)
         if found:
             send_reset(conn, found[0])
@@ -808,19 +813,19 @@ def forgot():
 def reset(token: str):
     if len(token) > 100:
         return render_template("auth/reset.html", valid=False, errors={}), 404
-    with _engine().connect() as conn:
+    with engine().connect() as conn:
         user_id = peek_token(conn, token, "reset")
         user = get_user(conn, user_id) if user_id else None
     if user is None:
         return render_template("auth/reset.html", valid=False, errors={}), 404
     if request.method == "GET":
         return render_template("auth/reset.html", valid=True, errors={}, token=token)
-    form = _form_data()
+    form = form_or_json()
     try:
         password = validate_password(form.get("password"), user.email)
     except FormError as exc:
         return form_error_response(exc, "auth/reset.html", valid=True, token=token)
-    with _engine().begin() as conn:
+    with engine().begin() as conn:
         if consume_token(conn, token, "reset") != user.id:
             return render_template("auth/reset.html", valid=False, errors={}), 404
         conn.execute(
@@ -969,19 +974,19 @@ def account():
     assert user is not None
     errors: dict[str, str] = {}
     status = 200
-    with _engine().begin() as conn:
-        districts = _districts(conn)
+    with engine().begin() as conn:
+        districts = district_choices(conn)
         if request.method == "POST":
-            form = _form_data()
+            form = form_or_json()
             try:
                 name, district = collect(
                     lambda: validate_name(form.get("name")),
                     lambda: validate_district(form.get("district"), conn),
                 )
             except FormError as exc:
-                if _is_api():
+                if wants_api():
                     return form_error_response(exc, "account/index.html")
-                errors = {f: m for f, (c, m) in exc.errors.items()}
+                errors = exc.messages()
                 status = 400
             else:
                 conn.execute(
@@ -1015,12 +1020,12 @@ def account():
 def notifications_read():
     user = current_user()
     assert user is not None
-    with _engine().begin() as conn:
+    with engine().begin() as conn:
         conn.execute(
             text("UPDATE notifications SET read_at = now() WHERE user_id = :u AND read_at IS NULL"),
             {"u": user.id},
         )
-    if _is_api():
+    if wants_api():
         return jsonify({"read": True})
     return redirect(url_for("auth.account") + "#notifications")
 
@@ -1030,7 +1035,7 @@ def notifications_read():
 def export():
     user = current_user()
     assert user is not None
-    with _engine().connect() as conn:
+    with engine().connect() as conn:
         data = export_user_data(conn, user.id)
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return Response(
@@ -1051,14 +1056,14 @@ def delete():
     assert user is not None
     if request.method == "GET":
         return render_template("account/delete.html", errors={})
-    form = _form_data()
-    with _engine().begin() as conn:
+    form = form_or_json()
+    with engine().begin() as conn:
         stored = conn.execute(
             text("SELECT password_hash FROM users WHERE id = :id"), {"id": user.id}
         ).scalar()
         password = form.get("password") if isinstance(form.get("password"), str) else ""
         if not password or not verify_password(stored, password[:PASSWORD_MAX]):
-            exc = _err(
+            exc = field_error(
                 "password",
                 "bad_password",
                 gettext("Pole „Hasło”: podaj swoje obecne hasło, aby usunąć konto."),
@@ -1067,7 +1072,7 @@ def delete():
         delete_account(conn, user.id)
     session.clear()
     g.pop("_user", None)
-    if _is_api():
+    if wants_api():
         return jsonify({"deleted": True})
     flash(gettext("Konto usunięte. Twoje publiczne wpisy zostały bez imienia autora."))
     return redirect(url_for("pages.index"))

@@ -24,9 +24,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -39,18 +37,25 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from app import engine
-from app.auth import FormError, User, current_user, login_required
+from app.auth import (
+    FormError,
+    User,
+    current_user,
+    field_error,
+    form_error_json,
+    is_author_or_staff,
+    login_required,
+)
 from app.errors import ApiError
-from app.maps import build_map
+from app.moderation import announce, needs_moderation, record_audit
 from app.propose import (
     _FORM_KEY,
     _map_labels,
     _wants_json,
     clean_text,
     db_error,
-    field_error,
     geometry_message,
-    needs_moderation_of,
+    participation_map,
 )
 from app.security import rate_limit
 from geo import districts as gd
@@ -196,21 +201,6 @@ def areas_geojson(conn: Connection, ids: list[int] | None = None) -> str:
 # --------------------------------------------------------------------------- maps
 
 
-def _map(specs: list[dict[str, Any]], bounds):
-    city = current_app.extensions["city"]
-    return build_map(
-        center=city.center,
-        zoom=city.zoom,
-        layers=[
-            {"kind": "participation-districts", "url": url_for("api.districts", simplify=0.00005)},
-            *specs,
-        ],
-        basemap=current_app.config["BASEMAP"],
-        bounds=bounds,
-        nonce=g.csp_nonce,
-    )
-
-
 def _bounds(c: dict[str, Any]):
     pad = 0.003
     return (c["west"] - pad, c["south"] - pad, c["east"] + pad, c["north"] + pad)
@@ -229,7 +219,7 @@ def index():
         "upcoming": [c for c in items if c["is_upcoming"]],
         "closed": [c for c in items if not c["is_open"] and not c["is_upcoming"]],
     }
-    fmap = _map(
+    fmap = participation_map(
         [
             {
                 "kind": "participation-areas",
@@ -305,7 +295,7 @@ def _detail_page(
         c=c,
         comments=thread(comments),
         total=len([x for x in comments if x["status"] == "published"]),
-        fmap=_map(specs, _bounds(c)),
+        fmap=participation_map(specs, _bounds(c)),
         user=user,
         can_comment=can_comment,
         form=form,
@@ -335,11 +325,7 @@ def comment(comment_id: int):
             {"id": comment_id},
         ).first()
     visible = row is not None and (
-        row.status == "published"
-        or (
-            user is not None
-            and (user.id == row.author_id or user.has_role("moderator", "official"))
-        )
+        row.status == "published" or is_author_or_staff(user, row.author_id)
     )
     if not visible:
         abort(404, description=_("Nie ma takiej uwagi."))
@@ -446,7 +432,7 @@ def add_comment(consultation_id: int):
         if mapped is None:
             raise
         return _comment_error(mapped, consultation_id, form)
-    pending = needs_moderation_of(user)
+    pending = needs_moderation(user)
     if _wants_json():
         return jsonify(
             {
@@ -472,18 +458,8 @@ def add_comment(consultation_id: int):
 
 def _comment_error(exc: FormError, consultation_id: int, form: dict[str, Any]):
     if _wants_json():
-        field_name, (code, message) = next(iter(exc.errors.items()))
-        return jsonify(
-            {
-                "error": {
-                    "code": code,
-                    "message": message,
-                    "field": field_name,
-                    "fields": {f: {"code": c, "message": m} for f, (c, m) in exc.errors.items()},
-                }
-            }
-        ), exc.status
-    errors = {f: m for f, (_c, m) in exc.errors.items()}
+        return form_error_json(exc)
+    errors = exc.messages()
     if form.get("reply_to"):
         # the reply form sits under its comment; show the message there
         errors = {f"reply-{form['reply_to']}": " ".join(errors.values())}
@@ -495,7 +471,7 @@ def _store_comment(
     conn: Connection, user: User, consultation_id: int, data: dict[str, Any]
 ) -> tuple[int, bool]:
     eid = f"web:{data['form_key']}"
-    status = "pending" if needs_moderation_of(user) else "published"
+    status = "pending" if needs_moderation(user) else "published"
     row = conn.execute(
         text(
             """
@@ -528,21 +504,16 @@ def _store_comment(
                 409,
             )
         return prev.id, True
-    from app.moderation import notify, record_audit
-
     record_audit(conn, user.id, "comment.create", "consultation_comments", row.id)
-    if status == "pending":
-        notify(
-            conn,
-            user.id,
-            "content_pending",
-            kind="consultation_comments",
-            id=row.id,
-            title=data["body"][:80],
-        )
-    from app.councils import notify_council  # district councils (issue 5)
-
-    notify_council(conn, None, "consultation_comments", row.id)  # skips pending comments
+    # the councils hear of it (notify_council skips pending comments)
+    announce(
+        conn,
+        user.id,
+        "consultation_comments",
+        row.id,
+        data["body"][:80],
+        pending=status == "pending",
+    )
     return row.id, False
 
 
@@ -688,7 +659,7 @@ def browse_comments():
     has_more = len(rows) > PAGE_SIZE
     keep = {k: v for k, v in args.items() if k != "page" and v}
     map_url = url_for(".api_browse_comments", **{k: v for k, v in keep.items() if k != "sort"})
-    fmap = _map(
+    fmap = participation_map(
         [
             {
                 "kind": "participation-features",

@@ -47,12 +47,14 @@ from app import engine
 from app.auth import (
     FormError,
     User,
-    _is_api,
     collect,
     current_user,
+    deny,
+    field_error,
     form_error_response,
     login_required,
 )
+from app.errors import wants_api
 from app.layer_pages import (
     FilterControl,
     Option,
@@ -148,10 +150,11 @@ def roman(n: int) -> str:
 
 
 def _forbidden() -> Any:
-    message = gettext("Opinie i priorytety zapisują tylko członkowie rady tej dzielnicy.")
-    if _is_api():
-        return jsonify({"error": {"code": "forbidden", "message": message}}), 403
-    abort(403, description=message)
+    return deny(
+        403,
+        "forbidden",
+        gettext("Opinie i priorytety zapisują tylko członkowie rady tej dzielnicy."),
+    )
 
 
 def _status_title(kind: str, status: str) -> str:
@@ -406,15 +409,11 @@ def _form() -> dict[str, Any]:
     return request.form.to_dict()
 
 
-def _err(field: str, code: str, message: str) -> FormError:
-    return FormError({field: (code, message)})
-
-
 def validate_opinion(form: dict[str, Any]) -> tuple[str, str, dt.date, str | None]:
     def opinion() -> str:
         v = form.get("opinion")
         if v not in gc.OPINIONS:
-            raise _err(
+            raise field_error(
                 "opinion",
                 "required" if not v else "invalid",
                 gettext("Pole „Opinia”: wybierz pozytywna, negatywna albo z uwagami."),
@@ -425,9 +424,11 @@ def validate_opinion(form: dict[str, Any]) -> tuple[str, str, dt.date, str | Non
         v = form.get("justification")
         v = v.strip() if isinstance(v, str) else ""
         if not v:
-            raise _err("justification", "required", gettext("Pole „Uzasadnienie” jest wymagane."))
+            raise field_error(
+                "justification", "required", gettext("Pole „Uzasadnienie” jest wymagane.")
+            )
         if len(v) > gc.JUSTIFICATION_MAX:
-            raise _err(
+            raise field_error(
                 "justification",
                 "too_long",
                 gettext(
@@ -435,13 +436,15 @@ def validate_opinion(form: dict[str, Any]) -> tuple[str, str, dt.date, str | Non
                 ),
             )
         if "\x00" in v:
-            raise _err("justification", "invalid", gettext("Pole „Uzasadnienie” zawiera znak NUL."))
+            raise field_error(
+                "justification", "invalid", gettext("Pole „Uzasadnienie” zawiera znak NUL.")
+            )
         return v
 
     def resolution_date() -> dt.date:
         v = form.get("resolution_date")
         if not isinstance(v, str) or not v.strip():
-            raise _err(
+            raise field_error(
                 "resolution_date",
                 "required",
                 gettext("Pole „Data uchwały lub posiedzenia” jest wymagane."),
@@ -449,13 +452,13 @@ def validate_opinion(form: dict[str, Any]) -> tuple[str, str, dt.date, str | Non
         try:
             day = dt.date.fromisoformat(v.strip())
         except ValueError:
-            raise _err(
+            raise field_error(
                 "resolution_date",
                 "invalid_date",
                 gettext("Pole „Data uchwały lub posiedzenia”: podaj datę RRRR-MM-DD."),
             ) from None
         if day > dt.date.today() + TODAY_SLACK or day.year < 1990:
-            raise _err(
+            raise field_error(
                 "resolution_date",
                 "out_of_range",
                 gettext("Pole „Data uchwały lub posiedzenia”: data nie może być z przyszłości."),
@@ -466,7 +469,7 @@ def validate_opinion(form: dict[str, Any]) -> tuple[str, str, dt.date, str | Non
         v = form.get("resolution_ref")
         v = " ".join(v.split()) if isinstance(v, str) else ""
         if len(v) > gc.RESOLUTION_REF_MAX:
-            raise _err(
+            raise field_error(
                 "resolution_ref",
                 "too_long",
                 gettext(
@@ -537,7 +540,7 @@ def opinion(number: int, proposal_id: int):
             w.id,
             reason=json.dumps(reason, ensure_ascii=False, default=str)[:2000],
         )
-    if _is_api():
+    if wants_api():
         body = {
             "opinion": {
                 "id": w.id,
@@ -619,12 +622,12 @@ def _priorities(number: int):
             )
     except _Stale:
         return form_error_response(
-            _err("ranks", "stale", gettext("Lista projektów zmieniła się. Odśwież stronę.")),
+            field_error("ranks", "stale", gettext("Lista projektów zmieniła się. Odśwież stronę.")),
             "councils/priorities.html",
             form=form,
             **ctx,
         )
-    if _is_api():
+    if wants_api():
         return jsonify({"district": number, "edition": edition, "ranks": ranks})
     flash(
         ngettext("Zapisano kolejność %(num)d projektu.", "Zapisano kolejność %(num)d projektów.", n)

@@ -27,6 +27,11 @@ def wants_json() -> bool:
     )
 
 
+def wants_api() -> bool:
+    """An API call or a script: JSON asked for, or a JSON body sent."""
+    return wants_json() or request.is_json
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

@@ -9,6 +9,7 @@ Interface for other modules::
         hold_for_moderation(conn, "consultation_comments", comment_id)
     record_audit(conn, actor_id, "proposal.submit", "budget_proposals", pid, reason=None)
     notify(conn, author_id, "content_hidden", kind="budget_proposals", title=..., reason=...)
+    announce(conn, author_id, "budget_proposals", pid, title, pending=...)  # new content
 
 Content waiting for a moderator: a consultation comment has status 'pending'; a budget
 proposal has ``hidden_at`` set and ``hidden_reason = 'pending'`` (its public views already
@@ -39,17 +40,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from werkzeug.routing import BuildError
 
+from app import engine
 from app.auth import (
+    N_,
     FormError,
     User,
-    _is_api,
     current_user,
     form_error_response,
     login_required,
     role_required,
     safe_next,
 )
-from app.security import rate_limit
+from app.errors import wants_api
+from app.security import form_or_json, rate_limit
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,6 @@ bp = Blueprint("moderation", __name__)
 
 PENDING = "pending"
 REASON_MAX = 1000
-
-
-def N_(s: str) -> str:
-    """Mark a string for translation; it is translated when shown (Babel extracts N_)."""
-    return s
 
 
 # --- what can be moderated -------------------------------------------------------------------
@@ -190,6 +188,16 @@ def notify(conn: Connection, user_id: int | None, message_key: str, **params: An
     )
 
 
+def announce(
+    conn: Connection, author_id: int, table: str, target_id: int, title: str, *, pending: bool
+) -> None:
+    """New content: its author hears that it waits for a moderator (when ``pending``), and the
+    district councils hear of it (notify_council skips what the public cannot see yet)."""
+    if pending:
+        notify(conn, author_id, "content_pending", kind=table, id=target_id, title=title)
+    _tell_councils(conn, table, target_id)
+
+
 def render_notification(message_key: str, params: dict[str, Any]) -> str:
     msgid = MESSAGES.get(message_key)
     if msgid is None:
@@ -250,6 +258,30 @@ def _target(table: str) -> Target:
     return t
 
 
+def _reason(raw: str | None, required: bool) -> str:
+    """The moderator's or flagger's reason, white space folded; at most REASON_MAX."""
+    reason = " ".join((raw or "").split())
+    if required and not reason:
+        raise FormError({"reason": ("required", gettext("Pole „Powód” jest wymagane."))})
+    if len(reason) > REASON_MAX:
+        raise FormError(
+            {
+                "reason": (
+                    "too_long",
+                    gettext("Pole „Powód” może mieć najwyżej %(n)d znaków.", n=REASON_MAX),
+                )
+            }
+        )
+    return reason
+
+
+def _not_found() -> FormError:
+    return FormError(
+        {"target_id": ("not_found", gettext("Pole „target_id”: nie ma takiej treści."))},
+        status=404,
+    )
+
+
 def _load(conn: Connection, t: Target, target_id: int, lock: bool = False) -> Any:
     state = (
         "CASE WHEN t.status = 'pending' THEN 'pending' WHEN t.status = 'hidden' THEN 'hidden' "
@@ -275,24 +307,10 @@ def moderate(
     t = _target(table)
     if action not in ACTIONS:
         raise FormError({"action": ("invalid", gettext("Pole „action”: nieznana czynność."))})
-    reason = " ".join((reason or "").split())
-    if action in ("hide", "restore") and not reason:
-        raise FormError({"reason": ("required", gettext("Pole „Powód” jest wymagane."))})
-    if len(reason) > REASON_MAX:
-        raise FormError(
-            {
-                "reason": (
-                    "too_long",
-                    gettext("Pole „Powód” może mieć najwyżej %(n)d znaków.", n=REASON_MAX),
-                )
-            }
-        )
+    reason = _reason(reason, required=action in ("hide", "restore"))
     row = _load(conn, t, target_id, lock=True)
     if row is None:
-        raise FormError(
-            {"target_id": ("not_found", gettext("Pole „target_id”: nie ma takiej treści."))},
-            status=404,
-        )
+        raise _not_found()
     new_state = "hidden" if action == "hide" else "published"
     if table == "consultation_comments":
         conn.execute(
@@ -355,23 +373,9 @@ def _short(s: str | None, n: int = 80) -> str:
 def flag(conn: Connection, user: User, table: str, target_id: int, reason: str) -> bool:
     """Record a flag; False if this person had already flagged this item (no second row)."""
     t = _target(table)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise FormError({"reason": ("required", gettext("Pole „Powód” jest wymagane."))})
-    if len(reason) > REASON_MAX:
-        raise FormError(
-            {
-                "reason": (
-                    "too_long",
-                    gettext("Pole „Powód” może mieć najwyżej %(n)d znaków.", n=REASON_MAX),
-                )
-            }
-        )
+    reason = _reason(reason, required=True)
     if _load(conn, t, target_id) is None:
-        raise FormError(
-            {"target_id": ("not_found", gettext("Pole „target_id”: nie ma takiej treści."))},
-            status=404,
-        )
+        raise _not_found()
     new = conn.execute(
         text(
             "INSERT INTO flags (target_table, target_id, user_id, reason) VALUES (:t, :id, :u, :r) "
@@ -469,12 +473,6 @@ def audit_entries(conn: Connection, before: int | None = None, limit: int = 100)
 # --- views -------------------------------------------------------------------------------------
 
 
-def _engine():
-    from app import engine
-
-    return engine()
-
-
 def _int(raw: Any, field: str) -> int:
     try:
         value = int(str(raw))
@@ -487,30 +485,24 @@ def _int(raw: Any, field: str) -> int:
     return value
 
 
-def _form() -> dict[str, Any]:
-    from app.security import form_or_json
-
-    return form_or_json()
-
-
 @bp.post("/flag")
 @login_required
 @rate_limit("flag", limit=20, per=3600)
 def flag_view():
     user = current_user()
     assert user is not None
-    form = _form()
+    form = form_or_json()
     try:
         table = str(form.get("target_table") or "")
         target_id = _int(form.get("target_id"), "target_id")
-        with _engine().begin() as conn:
+        with engine().begin() as conn:
             created = flag(conn, user, table, target_id, str(form.get("reason") or ""))
     except FormError as exc:
-        if _is_api():
+        if wants_api():
             return form_error_response(exc, "error.html")
         field, (_code, message) = next(iter(exc.errors.items()))
         abort(exc.status, description=message)
-    if _is_api():
+    if wants_api():
         return jsonify({"flagged": True, "new": created}), 201 if created else 200
     flash(
         gettext("Dziękujemy, zgłoszenie trafiło do moderatorów.")
@@ -523,7 +515,7 @@ def flag_view():
 @bp.get("/moderation")
 @role_required("moderator", "admin")
 def queue_view():
-    with _engine().connect() as conn:
+    with engine().connect() as conn:
         items = queue(conn)
         hidden = recently_moderated(conn)
     return render_template("moderation/queue.html", items=items, hidden=hidden, errors={})
@@ -535,22 +527,22 @@ def queue_view():
 def moderate_view(table: str, target_id: int):
     user = current_user()
     assert user is not None
-    form = _form()
+    form = form_or_json()
     try:
-        with _engine().begin() as conn:
+        with engine().begin() as conn:
             state = moderate(
                 conn, user, table, target_id, str(form.get("action") or ""), form.get("reason")
             )
     except FormError as exc:
-        if _is_api():
+        if wants_api():
             return form_error_response(exc, "moderation/queue.html")
-        with _engine().connect() as conn:
+        with engine().connect() as conn:
             items, hidden = queue(conn), recently_moderated(conn)
         errors = {f"{table}-{target_id}-{f}": m for f, (_c, m) in exc.errors.items()}
         return render_template(
             "moderation/queue.html", items=items, hidden=hidden, errors=errors
         ), exc.status
-    if _is_api():
+    if wants_api():
         return jsonify({"target_table": table, "id": target_id, "state": state})
     flash(
         gettext(
@@ -576,7 +568,7 @@ def state_label(state: str) -> str:
 def audit_view():
     before = request.args.get("before")
     before_id = int(before) if before and before.isdigit() and len(before) < 19 else None
-    with _engine().connect() as conn:
+    with engine().connect() as conn:
         entries = audit_entries(conn, before_id)
     return render_template(
         "moderation/audit.html",

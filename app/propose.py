@@ -36,7 +36,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -52,9 +51,19 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import engine
-from app.auth import FormError, User, current_user, login_required
+from app.auth import (
+    FormError,
+    User,
+    current_user,
+    district_choices,
+    field_error,
+    form_error_json,
+    is_author_or_staff,
+    login_required,
+)
 from app.errors import ApiError
-from app.maps import build_map
+from app.layer_pages import page_map
+from app.moderation import announce, hold_for_moderation, needs_moderation, record_audit
 from app.security import json_body, rate_limit
 from geo import districts as gd
 from geo.config import DATA_DIR, VAR_DIR
@@ -85,7 +94,6 @@ SORTS = {
     "cost_asc": "t.cost ASC NULLS LAST, t.id DESC",
     "title": "t.title, t.id",
 }
-STAFF = ("official", "moderator", "admin")
 _FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 _PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png)$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -201,10 +209,6 @@ def format_pln(value: Decimal | float | int | None) -> str:
 
 
 # --------------------------------------------------------------------------- form parsing
-
-
-def field_error(name: str, code: str, message: str, status: int = 400) -> FormError:
-    return FormError({name: (code, message)}, status=status)
 
 
 def db_error(exc: DBAPIError) -> FormError | None:
@@ -593,42 +597,33 @@ def is_public(status: str, hidden_at: Any) -> bool:
 def _may_see(author_id: int | None, status: str, hidden_at: Any) -> bool:
     if is_public(status, hidden_at):
         return True
-    user = current_user()
-    return user is not None and (user.id == author_id or user.has_role(*STAFF))
+    return is_author_or_staff(current_user(), author_id)
 
 
 # --------------------------------------------------------------------------- the form
 
 
-def _districts(conn: Connection) -> list[dict[str, Any]]:
-    return [
-        dict(r._mapping)
-        for r in conn.execute(text("SELECT number, name, full_name FROM districts ORDER BY number"))
-    ]
+def participation_map(specs: list[dict[str, Any]], bounds):
+    """A participation page's map (propose, proposals, consultations): the district outlines
+    under ``specs``."""
+    districts = {
+        "kind": "participation-districts",
+        "url": url_for("api.districts", simplify=0.00005),
+    }
+    return page_map([districts, *specs], bounds)
 
 
 def _propose_map(initial: dict[str, Any] | None):
-    city = current_app.extensions["city"]
     with engine().connect() as conn:
         bounds = gd.city_bounds(conn)
-    specs = [
-        {"kind": "participation-districts", "url": url_for("api.districts", simplify=0.00005)},
-        {
-            "kind": "participation-draw",
-            "input": "geometry",
-            "initial": initial,
-            "types": ["Point", "LineString", "Polygon"],
-            "lang": lang(),
-        },
-    ]
-    return build_map(
-        center=city.center,
-        zoom=city.zoom,
-        layers=specs,
-        basemap=current_app.config["BASEMAP"],
-        bounds=bounds,
-        nonce=g.csp_nonce,
-    )
+    draw = {
+        "kind": "participation-draw",
+        "input": "geometry",
+        "initial": initial,
+        "types": ["Point", "LineString", "Polygon"],
+        "lang": lang(),
+    }
+    return participation_map([draw], bounds)
 
 
 def _render_form(
@@ -642,7 +637,7 @@ def _render_form(
         except ValueError:
             initial = None
     with engine().connect() as conn:
-        districts = _districts(conn)
+        districts = district_choices(conn)
     categories = [(key, category_title(key)) for key in CATEGORY_TITLES]
     categories.sort(key=lambda kv: kv[1])
     body = render_template(
@@ -663,19 +658,8 @@ def _render_form(
 
 def _errors_response(exc: FormError, form: dict[str, Any], draft_id: int | None = None):
     if _wants_json():
-        field_name, (code, message) = next(iter(exc.errors.items()))
-        return jsonify(
-            {
-                "error": {
-                    "code": code,
-                    "message": message,
-                    "field": field_name,
-                    "fields": {f: {"code": c, "message": m} for f, (c, m) in exc.errors.items()},
-                }
-            }
-        ), exc.status
-    errors = {f: m for f, (_c, m) in exc.errors.items()}
-    return _render_form(form, errors, exc.status, draft_id)
+        return form_error_json(exc)
+    return _render_form(form, exc.messages(), exc.status, draft_id)
 
 
 def _wants_json() -> bool:
@@ -818,7 +802,7 @@ def propose_post():
         return redirect(url_for(".propose", draft=proposal_id), code=303)
     if duplicate:
         flash(_("Ten projekt został już złożony."))
-    elif needs_moderation_of(user):
+    elif needs_moderation(user):
         flash(
             _(
                 "Projekt złożony. Pokaże się publicznie, gdy potwierdzisz adres e-mail i sprawdzi go moderator."
@@ -827,12 +811,6 @@ def propose_post():
     else:
         flash(_("Projekt złożony. Dziękujemy!"))
     return redirect(url_for(".detail", proposal_id=proposal_id), code=303)
-
-
-def needs_moderation_of(user: User) -> bool:
-    from app.moderation import needs_moderation
-
-    return needs_moderation(user)
 
 
 def _store(conn: Connection, user: User, data: ProposalInput, edition: int, photo_name: str | None):
@@ -898,8 +876,6 @@ def _store(conn: Connection, user: User, data: ProposalInput, edition: int, phot
             {"e": params["eid"]},
         ).one()
         return again.id, again.status, True, None
-    from app.moderation import hold_for_moderation, notify, record_audit
-
     record_audit(
         conn,
         user.id,
@@ -907,14 +883,11 @@ def _store(conn: Connection, user: User, data: ProposalInput, edition: int, phot
         "budget_proposals",
         row.id,
     )
-    if status == "submitted" and needs_moderation_of(user):
+    pending = status == "submitted" and needs_moderation(user)
+    if pending:
         hold_for_moderation(conn, "budget_proposals", row.id)
-        notify(
-            conn, user.id, "content_pending", kind="budget_proposals", id=row.id, title=data.title
-        )
-    from app.councils import notify_council  # district councils (issue 5)
-
-    notify_council(conn, None, "budget_proposals", row.id)  # skips drafts and held items
+    # the councils hear of it (notify_council skips drafts and held items)
+    announce(conn, user.id, "budget_proposals", row.id, data.title, pending=pending)
     replaced = (
         previous.photo if previous is not None and previous.photo != params["photo"] else None
     )
@@ -1098,28 +1071,17 @@ def api_proposals():
 
 
 def _list_map(data_url: str, bounds=None, focus: dict[str, Any] | None = None):
-    city = current_app.extensions["city"]
     if bounds is None:
         with engine().connect() as conn:
             bounds = gd.city_bounds(conn)
-    specs: list[dict[str, Any]] = [
-        {"kind": "participation-districts", "url": url_for("api.districts", simplify=0.00005)},
-        {
-            "kind": "participation-features",
-            "url": data_url,
-            "what": "proposals",
-            "focus": focus,
-            "labels": _map_labels(),
-        },
-    ]
-    return build_map(
-        center=city.center,
-        zoom=city.zoom,
-        layers=specs,
-        basemap=current_app.config["BASEMAP"],
-        bounds=bounds,
-        nonce=g.csp_nonce,
-    )
+    features = {
+        "kind": "participation-features",
+        "url": data_url,
+        "what": "proposals",
+        "focus": focus,
+        "labels": _map_labels(),
+    }
+    return participation_map([features], bounds)
 
 
 def _map_labels() -> dict[str, str]:
@@ -1136,7 +1098,7 @@ def browse():
     b = browse_args()
     with engine().connect() as conn:
         items, has_more = list_proposals(conn, b, PAGE_SIZE, (b.page - 1) * PAGE_SIZE)
-        districts = _districts(conn)
+        districts = district_choices(conn)
         editions = _editions(conn)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     wf = layer().workflow

@@ -36,6 +36,8 @@ from flask_babel import gettext
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from app.errors import wants_api
+
 log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -91,18 +93,12 @@ class BadJson(SecurityError):
     error_code = "bad_json"
 
 
-def _wants_json() -> bool:
-    from app.errors import wants_json
-
-    return wants_json() or request.is_json
-
-
 def error_response(exc: HTTPException, code: str, field: str | None = None):
     """JSON for the API and scripts, an HTML page for people; status and headers kept."""
     headers = {}
     if isinstance(exc, SecurityError):
         headers = dict(exc._headers)
-    if _wants_json():
+    if wants_api():
         err: dict[str, Any] = {"code": code, "message": exc.description}
         if field:
             err["field"] = field

@@ -325,6 +325,22 @@ def outbox(app):
     return lambda: read_outbox(folder)
 
 
+def parallel_posts(client, url: str, n: int, data: dict | None = None) -> list:
+    """``n`` simultaneous POSTs to ``url`` over real HTTP in a ``make_user`` client's session
+    (its cookie and CSRF token, asking for JSON): for races the database must settle."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    session = requests.Session()
+    session.cookies.set("session", client.get_cookie("session").value)
+    headers = {"X-CSRFToken": client.csrf, "Accept": "application/json"}
+    with ThreadPoolExecutor(n) as pool:
+        return list(
+            pool.map(lambda _: session.post(url, data=data, headers=headers, timeout=60), range(n))
+        )
+
+
 def login_page(page, base_url: str, client) -> None:
     """Give a Playwright page the session of a ``make_user`` client (no login form needed)."""
     from urllib.parse import urlsplit

@@ -20,7 +20,6 @@ from sqlalchemy import text
 from geo.cities import KRAKOW
 from importers.arcgis import ArcGisError, import_arcgis, layer_url, read_layer
 from importers.common import FieldMapping, ImportFileError
-from layers import registry
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "krakow" / "districts-msip.esri.json"
 URL = "https://msip.example/arcgis/rest/services/Dzielnice_Krakowa/FeatureServer/10"
@@ -264,9 +263,7 @@ def test_every_esri_geometry_kind_goes_into_a_layer(engine, tmp_path):
     )
     assert kinds["dwie części"].geom_type == "MultiPolygon" and len(kinds["dwie części"].geoms) == 2
     assert kinds["ścieżka"].geom_type == "LineString" and kinds["punkt"].geom_type == "Point"
-    tl.install(engine)
-    tl.register()
-    try:
+    with tl.installed(engine):
         result = import_arcgis(
             engine,
             str(path),
@@ -288,14 +285,10 @@ def test_every_esri_geometry_kind_goes_into_a_layer(engine, tmp_path):
             "ST_MultiPolygon"
         )
         assert rows["ścieżka"].startswith("ST_LineString") and rows["punkt"].startswith("ST_Point")
-    finally:
-        registry.unregister(tl.NAME)
 
 
 def test_paged_import_into_a_registered_layer_is_idempotent(engine):
-    tl.install(engine)
-    tl.register()
-    try:
+    with tl.installed(engine):
         mapping = FieldMapping(fields={"title": "NAZWA_PELN"}, constants={"status": "published"})
         first = import_arcgis(
             engine, URL, tl.NAME, city=KRAKOW, fetch=RecordedLayer(), page_size=4, mapping=mapping
@@ -321,8 +314,6 @@ def test_paged_import_into_a_registered_layer_is_idempotent(engine):
         for i, r in enumerate(rows, start=1):
             assert i in r.districts  # each district polygon lies in its own district
             assert abs(r[4] - areas[i]) / areas[i] < 0.001
-    finally:
-        registry.unregister(tl.NAME)
 
 
 def test_dry_run_writes_nothing(engine, fresh_districts):

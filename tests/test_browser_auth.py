@@ -4,28 +4,11 @@ a hostile name that never runs, axe on the account pages, and folium pages under
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import login_page
-
-AXE_URL = "/static/vendor/{}/axe.min.js".format(
-    next((Path(__file__).resolve().parents[1] / "static" / "vendor").glob("axe-core-*")).name
-)
-
-
-def run_axe(page) -> list[dict]:
-    """axe-core by URL ('self'): our CSP refuses the inline copy conftest's run_axe adds."""
-    page.add_script_tag(url=AXE_URL)
-    return page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(
-             v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
-
+from tests.conftest import login_page, run_axe
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import login_page
+from conftest import login_page, run_axe
 from sqlalchemy import text
-from test_browser_propose import click_latlng, open_map_page, run_axe, show
+from test_browser_propose import click_latlng, open_map_page, show
 
 pytestmark = pytest.mark.browser
 

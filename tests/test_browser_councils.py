@@ -5,29 +5,13 @@ the proposal's page; the report prints without the site's chrome."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from test_councils import data  # noqa: F401  (the module's test data fixture)
 
-from tests.conftest import login_page
+from tests.conftest import login_page, run_axe
 
 pytestmark = pytest.mark.browser
-
-AXE_URL = "/static/vendor/{}/axe.min.js".format(
-    next((Path(__file__).resolve().parents[1] / "static" / "vendor").glob("axe-core-*")).name
-)
-
-
-def axe(page) -> list[dict]:
-    """axe-core by URL (our CSP refuses the inline script conftest.run_axe would add)."""
-    page.add_script_tag(url=AXE_URL)
-    return page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(
-             v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
 
 
 def wait_map(page) -> None:
@@ -42,7 +26,7 @@ def test_queue_page_axe_and_no_foreign_requests(page, live_server, data):  # noq
     wait_map(page)
     assert page.locator("h1").inner_text().startswith("Rada Dzielnicy VIII")
     assert page.locator("ol.queue > li").count() > 0
-    assert axe(page) == []
+    assert run_axe(page) == []
     # the map asked our API for district VIII only
     feature_calls = [u for u in page.watch.requests if "/api/layers/budget-proposals/features" in u]
     assert feature_calls and all("district=8" in u for u in feature_calls)
@@ -54,7 +38,7 @@ def test_report_axe_no_foreign_requests_and_print(page, live_server, data):  # n
     page.goto(live_server + "/councils/8/report?edition=2025")
     assert page.locator("svg.district-svg").is_visible()
     assert page.locator("svg.district-svg g.proposal").count() >= 3
-    assert axe(page) == []
+    assert run_axe(page) == []
     assert page.watch.foreign() == [] and page.watch.errors == []
     page.emulate_media(media="print")
     assert not page.locator("header.site").is_visible()
@@ -67,10 +51,10 @@ def test_member_records_an_opinion_with_the_keyboard(page, live_server, make_use
     login_page(page, live_server, member)
     page.goto(live_server + "/councils/8?edition=2025")
     wait_map(page)
-    assert axe(page) == []
+    assert run_axe(page) == []
     page.get_by_role("link", name=re.compile(r"^wydaj opinię\W+Boisko przy szkole$")).click()
     page.wait_for_url(f"**/councils/8/proposals/{data['boisko']}/opinion")
-    assert axe(page) == []
+    assert run_axe(page) == []
     page.get_by_label("z uwagami").check()
     page.get_by_label("Uzasadnienie").fill("Rada prosi o <b>ogrodzenie</b> boiska.")
     page.get_by_label("Data uchwały lub posiedzenia").fill("2025-04-02")
@@ -82,7 +66,7 @@ def test_member_records_an_opinion_with_the_keyboard(page, live_server, make_use
     assert "<b>ogrodzenie</b>" in section.inner_text()  # typed text stays text
     assert page.locator("section.council-opinions b").count() == 0
     assert page.locator("dd.prop-council_opinion").inner_text() == "z uwagami"
-    assert axe(page) == []
+    assert run_axe(page) == []
     # … and in the map popup (the layer's popup fields, built with textContent)
     page.wait_for_selector(
         "#map_main[data-loaded-budget-proposals='1']", state="attached", timeout=20000
@@ -94,5 +78,5 @@ def test_member_records_an_opinion_with_the_keyboard(page, live_server, make_use
     assert "Opinia rady dzielnicy" in popup.inner_text()
     assert "z uwagami" in popup.inner_text()
     page.goto(live_server + "/councils/8/priorities?edition=2025")
-    assert axe(page) == []
+    assert run_axe(page) == []
     assert page.watch.foreign() == [] and page.watch.errors == []

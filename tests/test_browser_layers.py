@@ -8,30 +8,14 @@ permalink come from the registry with no other code.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import test_layers_web as web
+from conftest import run_axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
-
-AXE_URL = "/static/vendor/{}/axe.min.js".format(
-    next((Path(__file__).resolve().parents[1] / "static" / "vendor").glob("axe-core-*")).name
-)
-
-
-def axe(page) -> list[dict]:
-    """axe-core, WCAG 2.1 A/AA. Loaded by URL: our CSP refuses an inline script (conftest's
-    run_axe inlines it), and 'self' is what the pages allow."""
-    page.add_script_tag(url=AXE_URL)
-    return page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(
-             v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +149,7 @@ def test_pages_are_accessible_and_local(page, live_server, ids, path):
     page.goto(live_server + path)
     if path != "/layers":
         page.wait_for_selector("#map_main[data-loaded-districts]", state="attached")
-    assert axe(page) == []
+    assert run_axe(page) == []
     assert page.watch.foreign() == []
     assert page.watch.errors == [] and page.watch.dialogs == []
 

@@ -66,11 +66,18 @@ def check(page) -> None:
     assert page.watch.dialogs == []
 
 
+@pytest.mark.parametrize("audience", ["public", "planner"])
 @pytest.mark.parametrize("path", list(PAGES))
-def test_public_pages(page, live_server, path):
+def test_analysis_pages(page, live_server, make_user, path, audience):
+    if audience == "planner":
+        login_page(page, live_server, make_user("planner"))
     open_page(page, live_server + path, PAGES[path])
     assert page.locator("h1").count() == 1
-    assert page.locator("input[name=size]").count() == 0  # tuning is for planners
+    tuning = page.locator("input[name=size], input[name=distance], input[name=threshold]")
+    if audience == "public":
+        assert tuning.count() == 0  # tuning is for planners
+    elif path in ("/planners/hotspots", "/planners/coverage", "/planners/duplicates"):
+        assert tuning.count() >= 1
     if PAGES[path]:
         loaded = int(page.locator("#map_main").get_attribute(f"data-loaded-{PAGES[path]}"))
         legend = page.locator(".planner-legend li")

@@ -6,24 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import AXE, login_page
+from conftest import login_page, run_axe
 from sqlalchemy import text
 
 pytestmark = pytest.mark.browser
-
-AXE_URL = "/static/vendor/" + next(AXE.glob("axe-core-*")).name + "/axe.min.js"
-
-
-def run_axe(page) -> list[dict]:
-    """axe-core from our own /static ('self'): the CSP refuses conftest's inline copy."""
-    page.add_script_tag(url=AXE_URL)
-    return page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(
-             v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
-
 
 # Plac Centralny, Nowa Huta: a ~250 m quadrilateral around it.
 NOWA_HUTA = [(50.0705, 20.0355), (50.0705, 20.0395), (50.0728, 20.0395), (50.0728, 20.0355)]

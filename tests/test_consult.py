@@ -8,6 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import parallel_posts
 from sqlalchemy import text
 
 # The consultation area: a rectangle around Plac Centralny (Nowa Huta).
@@ -366,17 +367,9 @@ def test_support_refusals(resident, consultations, engine):
 
 
 def test_twenty_parallel_supports_by_one_person(live_server, make_user, comment_id, engine):
-    import requests
-
     fan = make_user()
-    session = requests.Session()
-    session.cookies.set("session", fan.get_cookie("session").value)
-    headers = {"X-CSRFToken": fan.csrf, "Accept": "application/json"}
     url = f"{live_server}/consultations/comments/{comment_id}/support"
-    with ThreadPoolExecutor(20) as pool:
-        results = list(
-            pool.map(lambda _: session.post(url, headers=headers, timeout=60), range(20))
-        )
+    results = parallel_posts(fan, url, 20)
     assert {r.status_code for r in results} == {200}, [r.text[:200] for r in results]
     assert sum(r.json()["new"] for r in results) == 1
     with engine.connect() as conn:

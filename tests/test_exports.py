@@ -24,7 +24,6 @@ from sqlalchemy import text
 
 from app.exports import collections, export_frame, get_collection
 from geo import export as gx
-from layers import registry
 
 FORMATS = ["gpkg", "shp", "geojson", "csv", "kml"]
 KML_SYSTEM = [
@@ -44,10 +43,8 @@ KML_SYSTEM = [
 
 @pytest.fixture(scope="module", autouse=True)
 def layer(engine):
-    ids = tl.install(engine)
-    tl.register()
-    yield ids
-    registry.unregister(tl.NAME)
+    with tl.installed(engine) as ids:
+        yield ids
 
 
 def download(client, tmp_path: Path, name: str, fmt: str, **params) -> Path:

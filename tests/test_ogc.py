@@ -25,10 +25,8 @@ ITEMS = f"/ogc/collections/{tl.NAME}/items"
 
 @pytest.fixture(scope="module", autouse=True)
 def layer(engine):
-    ids = tl.install(engine)
-    tl.register()
-    yield ids
-    registry.unregister(tl.NAME)
+    with tl.installed(engine) as ids:
+        yield ids
 
 
 def get_json(client, url, status=200):

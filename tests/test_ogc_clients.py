@@ -16,7 +16,6 @@ from sqlalchemy import text
 from test_ogc_testlayer import SERVER_PRELOAD  # noqa: F401  (the server registers the layer)
 
 from app.exports import collections
-from layers import registry
 from layers.query import FeatureQuery, where_clause
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -25,10 +24,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def layer(engine):
-    ids = tl.install(engine)
-    tl.register()  # this process too: collections() and the counts below
-    yield ids
-    registry.unregister(tl.NAME)
+    with tl.installed(engine) as ids:  # this process too: collections() and the counts below
+        yield ids
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ registers it through ``SERVER_PRELOAD``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -152,6 +154,18 @@ PUBLIC_COUNT = len(FEATURES) + GENERATED
 
 def register() -> None:
     registry.register(LAYER)
+
+
+@contextmanager
+def installed(engine: Engine) -> Iterator[dict[str, int]]:
+    """The table (re)installed and the layer registered in this process for the ``with``
+    block; yields external_id -> id."""
+    ids = install(engine)
+    register()
+    try:
+        yield ids
+    finally:
+        registry.unregister(NAME)
 
 
 def install(engine: Engine) -> dict[str, int]:

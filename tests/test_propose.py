@@ -6,9 +6,9 @@ import io
 import json
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import parallel_posts
 from PIL import Image
 from sqlalchemy import text
 
@@ -131,18 +131,8 @@ def test_double_submit_leaves_one_row(resident, engine):
 
 
 def test_parallel_double_submit_over_http(live_server, resident, engine):
-    import requests
-
     data = form(title="Dziesięć kliknięć naraz")
-    session = requests.Session()
-    session.cookies.set("session", resident.get_cookie("session").value)
-    headers = {"X-CSRFToken": resident.csrf, "Accept": "application/json"}
-
-    def post(_):
-        return session.post(f"{live_server}/propose", data=data, headers=headers, timeout=60)
-
-    with ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(post, range(10)))
+    results = parallel_posts(resident, f"{live_server}/propose", 10, data)
     assert sorted({r.status_code for r in results}) in ([200, 201], [201]), [
         r.text[:200] for r in results
     ]
@@ -582,19 +572,9 @@ def test_cannot_support_own_or_hidden(resident, engine):
 
 
 def test_twenty_parallel_supports_by_one_person(live_server, make_user, browse_data, engine):
-    import requests
-
     pid = browse_data[1]
     fan = make_user()
-    session = requests.Session()
-    session.cookies.set("session", fan.get_cookie("session").value)
-    headers = {"X-CSRFToken": fan.csrf, "Accept": "application/json"}
-
-    def post(_):
-        return session.post(f"{live_server}/proposals/{pid}/support", headers=headers, timeout=60)
-
-    with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(post, range(20)))
+    results = parallel_posts(fan, f"{live_server}/proposals/{pid}/support", 20)
     assert {r.status_code for r in results} == {200}, [r.text[:200] for r in results]
     assert sum(r.json()["new"] for r in results) == 1
     with engine.connect() as conn:

@@ -21,7 +21,6 @@ from sqlalchemy import text
 from geo.cities import KRAKOW
 from importers.common import FieldMapping
 from importers.wfs import WfsError, import_wfs, parse_gml, read_wfs, srs_axis
-from layers import registry
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "krakow" / "districts-msip.esri.json"
 URL = "https://msip.example/wfs/zagospodarowanie"
@@ -234,9 +233,7 @@ def test_wfs20_paging_and_request_parameters():
 def test_import_into_a_layer_lands_every_polygon_in_its_district(engine):
     src = districts()[:5]
     src[2] = (src[2][0], with_hole(src[2][1]))
-    tl.install(engine)
-    tl.register()
-    try:
+    with tl.installed(engine):
         mapping = FieldMapping(fields={"title": "NAZWA"}, constants={"status": "published"})
         result = import_wfs(
             engine,
@@ -271,15 +268,11 @@ def test_import_into_a_layer_lands_every_polygon_in_its_district(engine):
                 )
             ).one()
         assert logged[:3] == ("wfs 2.0.0", "EPSG:2178", 5) and logged[3]["pages"] == 3
-    finally:
-        registry.unregister(tl.NAME)
 
 
 def test_wrong_axis_order_is_caught_by_the_city_check(engine):
     """Forcing easting-first on northing-first data puts every polygon far from Kraków."""
-    tl.install(engine)
-    tl.register()
-    try:
+    with tl.installed(engine):
         mapping = FieldMapping(fields={"title": "NAZWA"}, constants={"status": "published"})
         result = import_wfs(
             engine,
@@ -296,8 +289,6 @@ def test_wrong_axis_order_is_caught_by_the_city_check(engine):
             "outside" in r.reason or "CRS" in r.reason or "coordinates" in r.reason
             for r in result.report.rejected
         ), [r.reason for r in result.report.rejected]
-    finally:
-        registry.unregister(tl.NAME)
 
 
 def test_error_on_a_later_page_changes_nothing(engine):
