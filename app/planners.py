@@ -2402,4 +2402,7 @@ EXPORTS: dict[str, Callable[[str], Response]] = {
 
 
 def init_app(app) -> None:
+    if app.config.get("TESTING") and not app.config.get("PLANNERS_JOB_DIR"):
+        # test databases come and go: keep their cached results out of var/
+        app.config["PLANNERS_JOB_DIR"] = tempfile.mkdtemp(prefix="civicmap-planner-jobs-")
     app.register_blueprint(bp)

@@ -138,8 +138,7 @@ def load_fetched(
     layer: str,
     *,
     city: City,
-    read: int,
-    geoms: Callable[[], list],
+    geoms: list,
     district_file: Callable[[], DistrictFile],
     label: str,
     rows: Callable[[Any], Iterable[Row]],
@@ -154,18 +153,19 @@ def load_fetched(
 ) -> RemoteImport:
     """Load what was fetched in one transaction and log it in the sync log.
 
-    ``layer`` is ``districts`` (``geoms``/``district_file``/``label`` are used) or a registered
-    layer (``rows(layer)`` gives the rows, ``source`` names them). ``sync_params`` go into the
-    log between the URL and the number of pages.
+    ``geoms`` holds every feature's geometry (None where it has none). ``layer`` is
+    ``districts`` (``district_file``/``label`` are used) or a registered layer (``rows(layer)``
+    gives the rows, ``source`` names them). ``sync_params`` go into the log between the URL
+    and the number of pages.
     """
-    result = RemoteImport(layer=layer, read=read)
+    result = RemoteImport(layer=layer, read=len(geoms))
     with engine.begin() as conn:
         if layer == "districts":
             result.districts = replace_districts(
                 conn,
                 city,
                 got,
-                geoms(),
+                geoms,
                 district_file,
                 label,
                 name_field or city.districts.name_field,
@@ -181,7 +181,7 @@ def load_fetched(
                 repair=repair,
                 dry_run=dry_run,
                 source=source,
-                total=read,
+                total=result.read,
                 progress=False,
             )
             written = result.report.imported + result.report.updated

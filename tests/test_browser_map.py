@@ -4,7 +4,7 @@ nothing loads from another host, and axe finds no WCAG 2.1 A/AA violation."""
 from __future__ import annotations
 
 import pytest
-from test_browser_layers import axe
+from conftest import run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -54,5 +54,5 @@ def test_no_foreign_requests_and_no_axe_violations(page, live_server, path):
     page.wait_for_selector('#map_main[data-loaded-districts="18"]', state="attached")
     page.wait_for_load_state("networkidle")
     assert page.watch.foreign() == []
-    assert axe(page) == []
+    assert run_axe(page) == []
     assert page.watch.errors == []

@@ -82,6 +82,15 @@ def errors_of(resp) -> dict:
     return {f: v["message"] for f, v in body["error"]["fields"].items()}
 
 
+def rows_of_form(engine, form_key: str) -> int:
+    """How many proposals one form (its ``form_key``) left behind."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM budget_proposals WHERE external_id = :e"),
+            {"e": f"web:{form_key}"},
+        ).scalar_one()
+
+
 # --------------------------------------------------------------------------- the form
 
 
@@ -122,12 +131,7 @@ def test_double_submit_leaves_one_row(resident, engine):
     first = submitted_id(resident.post("/propose", data=data))
     second = submitted_id(resident.post("/propose", data=data))
     assert first == second
-    with engine.connect() as conn:
-        n = conn.execute(
-            text("SELECT count(*) FROM budget_proposals WHERE external_id = :e"),
-            {"e": f"web:{data['form_key']}"},
-        ).scalar_one()
-    assert n == 1
+    assert rows_of_form(engine, data["form_key"]) == 1
 
 
 def test_parallel_double_submit_over_http(live_server, resident, engine):
@@ -137,12 +141,7 @@ def test_parallel_double_submit_over_http(live_server, resident, engine):
         r.text[:200] for r in results
     ]
     assert len({r.json()["id"] for r in results}) == 1
-    with engine.connect() as conn:
-        n = conn.execute(
-            text("SELECT count(*) FROM budget_proposals WHERE external_id = :e"),
-            {"e": f"web:{data['form_key']}"},
-        ).scalar_one()
-    assert n == 1
+    assert rows_of_form(engine, data["form_key"]) == 1
 
 
 def test_draft_then_submit(resident, client, engine):
