@@ -866,13 +866,12 @@ class JobStore:
     machine): ``<key>.json`` is the result, ``<key>.status`` the state, ``<key>.lock`` the
     claim of the process computing it (its pid; a dead pid's claim is void). A result stays
     valid for ``keep_s`` seconds; the key holds a stamp of the data, so a change of the data
-    gives a new key. One analysis at a time per process (``workers``): the machine is small.
+    gives a new key. At most ``workers`` analyses at a time per process: the machine is small.
     Progress is the elapsed share of the previous run of the same analysis.
     """
 
     _lock = threading.Lock()
-    _executor: ThreadPoolExecutor | None = None
-    _executor_pid: int | None = None
+    _executors: dict[tuple[int, int], ThreadPoolExecutor] = {}  # (pid, workers) -> pool
     _memo: dict[str, dict[str, Any]] = {}
 
     def __init__(
@@ -963,14 +962,15 @@ class JobStore:
         return data
 
     def _pool(self) -> ThreadPoolExecutor:
+        """One pool per process (a forked worker makes its own) and size."""
+        key = (os.getpid(), self.workers)
         with self._lock:
-            cls = type(self)
-            if cls._executor is None or cls._executor_pid != os.getpid():
-                cls._executor = ThreadPoolExecutor(
+            pool = self._executors.get(key)
+            if pool is None:
+                pool = self._executors[key] = ThreadPoolExecutor(
                     max_workers=self.workers, thread_name_prefix="planner-job"
                 )
-                cls._executor_pid = os.getpid()
-            return cls._executor
+            return pool
 
     def submit(self, key: str, analysis: str, fn: Callable[[], dict[str, Any]]) -> JobStatus:
         """Start computing ``key`` unless it is done, under way, or failed moments ago."""

@@ -127,14 +127,21 @@ def test_background_analysis_shows_progress_then_the_result(page, live_server, a
     planner = make_user("planner")
     login_page(page, live_server, planner)
     app.config["PLANNERS_INLINE_WAIT"] = 0
+    # hold the job "running" for the page while its progress is checked (axe included)
+    held = '{"state": "running", "progress": 0.4, "elapsed_s": 2, "expected_s": 5}'
+    page.route(
+        "**/planners/api/jobs/**",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=held),
+    )
     try:
         resp = page.goto(live_server + "/planners/coverage?size=900")
         assert resp.status == 200
-        html = page.content()
-        if "data-job-url" in html:  # not done within the (zero) wait: progress is shown
-            assert page.locator("section.job progress").count() == 1
-            assert page.locator("[data-job-status]").get_attribute("role") == "status"
-            check(page)
+        assert page.locator("section.job[data-job-url]").count() == 1
+        assert page.locator("section.job progress").count() == 1
+        assert page.locator("[data-job-status]").get_attribute("role") == "status"
+        page.wait_for_function("() => document.querySelector('section.job progress').value == 40")
+        check(page)
+        page.unroute("**/planners/api/jobs/**")  # the real state: done soon, the page reloads
         page.wait_for_selector("#coverage-districts", timeout=90000)
         page.wait_for_selector("#map_main[data-loaded-coverage]", state="attached", timeout=90000)
         check(page)

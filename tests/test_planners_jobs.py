@@ -14,6 +14,8 @@ from PIL import Image
 from geo import charts
 from geo import planning as gp
 
+WORKERS = 3  # a pool of its own: the app's analyses (2 threads) may still run from other tests
+
 
 def _wait_done(store: gp.JobStore, key: str) -> gp.JobStatus:
     st = store.wait(key, 30)
@@ -22,7 +24,7 @@ def _wait_done(store: gp.JobStore, key: str) -> gp.JobStatus:
 
 
 def test_a_job_runs_in_the_background_and_its_result_is_kept(tmp_path):
-    store = gp.JobStore(tmp_path)
+    store = gp.JobStore(tmp_path, workers=WORKERS)
     gate = threading.Event()
 
     def slow():
@@ -32,7 +34,7 @@ def test_a_job_runs_in_the_background_and_its_result_is_kept(tmp_path):
     st = store.submit("k1", "demo", slow)
     assert st.state in ("queued", "running")
     # another worker process sees the same state through the files
-    other = gp.JobStore(tmp_path)
+    other = gp.JobStore(tmp_path, workers=WORKERS)
     assert other.status("k1").state in ("queued", "running")
     assert other.result("k1") is None
     assert store.submit("k1", "demo", slow).state in ("queued", "running")  # not started twice
@@ -51,7 +53,7 @@ def test_a_job_runs_in_the_background_and_its_result_is_kept(tmp_path):
 
 
 def test_run_waits_briefly_then_hands_over_to_the_background(tmp_path):
-    store = gp.JobStore(tmp_path)
+    store = gp.JobStore(tmp_path, workers=WORKERS)
     st, result = store.run("fast", "demo", lambda: {"ok": True}, wait_s=5)
     assert st.ready and result == {"ok": True}
     gate = threading.Event()
@@ -62,7 +64,7 @@ def test_run_waits_briefly_then_hands_over_to_the_background(tmp_path):
 
 
 def test_a_failed_job_says_so_and_is_retried_later(tmp_path):
-    store = gp.JobStore(tmp_path, retry_failed_s=0.3)
+    store = gp.JobStore(tmp_path, workers=WORKERS, retry_failed_s=2)
     calls = []
 
     def boom():
@@ -74,7 +76,7 @@ def test_a_failed_job_says_so_and_is_retried_later(tmp_path):
     assert st.state == "failed" and st.error == "RuntimeError"
     assert store.submit("bad", "demo", boom).state == "failed"  # not hammered at once
     assert len(calls) == 1
-    time.sleep(0.35)
+    time.sleep(2.1)
     store.submit("bad", "demo", boom)
     _wait_done(store, "bad")
     assert len(calls) == 2
@@ -86,7 +88,7 @@ def test_a_claim_of_a_dead_process_is_void(tmp_path):
     proc.wait()
     (tmp_path / "orphan.lock").write_text(str(proc.pid))
     (tmp_path / "orphan.status").write_text(json.dumps({"state": "running", "analysis": "demo"}))
-    store = gp.JobStore(tmp_path)
+    store = gp.JobStore(tmp_path, workers=WORKERS)
     assert store.status("orphan").state == "missing"
     store.submit("orphan", "demo", lambda: {"again": True})
     assert _wait_done(store, "orphan").ready
@@ -94,11 +96,11 @@ def test_a_claim_of_a_dead_process_is_void(tmp_path):
 
 
 def test_old_results_expire(tmp_path):
-    store = gp.JobStore(tmp_path, keep_s=0.2)
+    store = gp.JobStore(tmp_path, workers=WORKERS, keep_s=0.2)
     store.submit("old", "demo", lambda: {"v": 1})
     assert _wait_done(store, "old").ready
     time.sleep(0.3)
-    fresh = gp.JobStore(tmp_path, keep_s=0.2)
+    fresh = gp.JobStore(tmp_path, workers=WORKERS, keep_s=0.2)
     assert fresh.status("old").state == "missing"
 
 
@@ -108,7 +110,7 @@ def test_keys_and_bad_keys(tmp_path):
     assert a != gp.job_key("hotspots", {"size": 501}, "s1")
     assert a != gp.job_key("hotspots", {"size": 500}, "s2")
     with pytest.raises(ValueError):
-        gp.JobStore(tmp_path).status("../etc/passwd")
+        gp.JobStore(tmp_path, workers=WORKERS).status("../etc/passwd")
 
 
 def test_breaks_and_classes():
