@@ -11,6 +11,6 @@ COPY migrations migrations
 COPY static static
 COPY data data
 RUN pip install --no-cache-dir . && \
-    if [ -d app/translations ]; then pybabel compile -q -f -d app/translations; fi
+    if [ -d app/translations ]; then pybabel compile -f -d app/translations; fi
 EXPOSE 5000
 CMD ["sh", "-c", "civicmap db migrate && civicmap load-reference && civicmap serve"]

@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP)
-	@if [ -d app/translations ]; then $(VENV)/bin/pybabel compile -q -f -d app/translations; fi
+	@if [ -d app/translations ]; then $(VENV)/bin/pybabel compile -f -d app/translations >/dev/null; fi
 
 system:
 	@sh tools/system-deps.sh

@@ -542,10 +542,10 @@ def _download(client, url) -> Path:
 
 
 def test_report_csv_and_gpkg_round_trip(client, engine, app, data):
+    import datetime as dt
+
     from app.councils import visibility
     from geo import councils as gc
-
-    import datetime as dt
 
     formula = '=HYPERLINK("http://evil.example/","kliknij")'
     with engine.begin() as conn:  # a justification a spreadsheet would run as a formula

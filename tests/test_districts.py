@@ -186,10 +186,14 @@ def test_reloading_districts_recomputes_feature_districts(engine):
             ).scalar_one()
             # stale districts, as if computed from older boundaries
             conn.execute(text("ALTER TABLE civic_venues DISABLE TRIGGER civic_venues_write"))
-            conn.execute(text("UPDATE civic_venues SET districts = '{5}' WHERE id = :i"), {"i": fid})
+            conn.execute(
+                text("UPDATE civic_venues SET districts = '{5}' WHERE id = :i"), {"i": fid}
+            )
             conn.execute(text("ALTER TABLE civic_venues ENABLE TRIGGER civic_venues_write"))
             load_districts(conn, KRAKOW)
-            got = conn.execute(text("SELECT districts FROM civic_venues WHERE id = :i"), {"i": fid}).scalar_one()
+            got = conn.execute(
+                text("SELECT districts FROM civic_venues WHERE id = :i"), {"i": fid}
+            ).scalar_one()
         finally:
             trans.rollback()
     assert got == [18]
