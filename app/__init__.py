@@ -86,18 +86,36 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     configure_folium(app.static_url_path)
 
-    from app import api, errors, pages
+    from app import (
+        api,
+        api_geocode,
+        api_layers,
+        auth,
+        consult,
+        councils,
+        errors,
+        exports,
+        layer_pages,
+        mail,
+        moderation,
+        ogc,
+        pages,
+        planners,
+        propose,
+        security,
+    )
 
     errors.register(app)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
-    from app import api_layers, layer_pages
-
-    app.register_blueprint(api_layers.bp)
-    app.register_blueprint(layer_pages.bp)
-    from app import exports, ogc  # OGC API – Features, GIS exports, sync log
-
-    for bp in (ogc.bp, exports.bp, exports.admin_bp):
+    # Maps and layers (issues 2, 3); OGC API, exports and the sync log (issue 6).
+    for bp in (
+        pages.bp,
+        api.bp,
+        api_layers.bp,
+        layer_pages.bp,
+        ogc.bp,
+        exports.bp,
+        exports.admin_bp,
+    ):
         app.register_blueprint(bp)
 
     @app.before_request
@@ -126,30 +144,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
         return resp
 
-    # accounts, CSRF + rate limits + strict input, mail, moderation (issue 4)
-    from app import auth, mail, moderation, security
-
-    security.init_app(app)
-    mail.init_app(app)
-    auth.init_app(app)
-    moderation.init_app(app)
-
-    # participation: /propose, proposals, consultations + comments, the gazetteer API (issue 4)
-    from app import api_geocode, consult, propose
-
-    propose.init_app(app)
+    # Accounts, CSRF, rate limits, mail, moderation; participation (issue 4); district
+    # councils and planners (issue 5). Order matters: security's checks run first.
+    for module in (security, mail, auth, moderation, propose):
+        module.init_app(app)
     app.register_blueprint(consult.bp)
     app.register_blueprint(api_geocode.bp)
-
-    # district councils: queue, opinions, priorities, report (issue 5)
-    from app import councils
-
-    councils.init_app(app)
-
-    # urban planners: demand, hot spots, history, revitalisation, coverage, duplicates (issue 5)
-    from app import planners
-
-    planners.init_app(app)
+    for module in (councils, planners):
+        module.init_app(app)
 
     @app.get("/healthz")
     def healthz():
