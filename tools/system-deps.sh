@@ -32,5 +32,5 @@ for n in $need; do
   esac
 done
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+apt-get install -y -qq $pkgs >/dev/null
 echo "Installed:$pkgs"
