@@ -31,7 +31,8 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -817,6 +818,25 @@ def _as_row(item: Row | Mapping[str, Any], index: int) -> Row:
 _DISABLE = {True: False, False: True, None: None}  # tqdm: None = only on a terminal
 
 
+@contextmanager
+def import_transaction(conn: Connection, dry_run: bool = False) -> Iterator[None]:
+    """One import, one transaction (a savepoint inside a caller's transaction).
+
+    Any exception undoes all of it; a dry run does all the work, then rolls it back.
+    """
+    outer = conn.begin_nested() if conn.in_transaction() else conn.begin()
+    try:
+        yield
+    except BaseException:
+        if outer.is_active:
+            outer.rollback()
+        raise
+    if dry_run:
+        outer.rollback()
+    else:
+        outer.commit()
+
+
 def import_rows(
     conn: Connection,
     layer: Layer | str,
@@ -840,10 +860,9 @@ def import_rows(
     lay = resolve_layer(layer)
     report = report or ImportReport(source=source, layer=lay.name)
     report.dry_run = report.dry_run or dry_run
-    outer = conn.begin_nested() if conn.in_transaction() else conn.begin()
     seen: dict[str, str] = {}
     writer = _Writer(conn, lay, report)
-    try:
+    with import_transaction(conn, dry_run):
         bar = progress_bar(
             rows, desc=lay.name, total=total, unit=" rows", disable=_DISABLE[progress]
         )
@@ -881,12 +900,4 @@ def import_rows(
         report.rejected.sort(key=lambda r: r.index)
         if report.read == 0 and not allow_empty:
             raise ImportFileError("the source holds no features (empty file?)", source or None)
-    except BaseException:
-        if outer.is_active:
-            outer.rollback()
-        raise
-    if dry_run:
-        outer.rollback()
-    else:
-        outer.commit()
     return report

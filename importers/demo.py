@@ -19,7 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.cities import City
-from importers.common import ImportFileError, ImportReport, Row, import_rows
+from importers.common import (
+    ImportFileError,
+    ImportReport,
+    Row,
+    import_rows,
+    import_transaction,
+)
 from layers import registry
 
 PREFIX = "[DEMO] "
@@ -134,23 +140,14 @@ def load_demo(
     """Upsert the demo set (idempotent on the same day) in one transaction."""
     if city.slug != "krakow":
         raise ImportFileError(f"the demo set is drawn for Kraków; this instance is {city.name}")
-    outer = conn.begin_nested() if conn.in_transaction() else conn.begin()
     reports = []
-    try:
+    with import_transaction(conn, dry_run):
         for layer_name, rows in demo_rows(today or date.today()).items():
             layer = registry.get(layer_name)
             assert layer is not None, layer_name
             reports.append(import_rows(conn, layer, rows, source="civicmap demo", progress=False))
-    except BaseException:
-        if outer.is_active:
-            outer.rollback()
-        raise
-    if dry_run:
-        outer.rollback()
-        for r in reports:
-            r.dry_run = True
-    else:
-        outer.commit()
+    for r in reports:
+        r.dry_run = dry_run or r.dry_run
     return reports
 
 

@@ -51,7 +51,14 @@ from sqlalchemy import Connection, text
 from geo.cities import City
 from geo.config import DATA_DIR
 from geo.names import match_name, normalise, roman_to_int
-from importers.common import ImportFileError, ImportReport, Row, import_rows, progress_bar
+from importers.common import (
+    ImportFileError,
+    ImportReport,
+    Row,
+    import_rows,
+    import_transaction,
+    progress_bar,
+)
 from importers.pabulib_format import (
     PbFile,
     PbFormatError,
@@ -382,8 +389,7 @@ def import_pb(
     """Import one ``.pb`` file: proposals, pool and ballots, all or nothing."""
     path = Path(path)
     report = ImportReport(source=path.name, layer=LAYER.name, dry_run=dry_run)
-    outer = conn.begin_nested() if conn.in_transaction() else conn.begin()
-    try:
+    with import_transaction(conn, dry_run):
         try:
             pb = parse_pb(path)
             unit = pb_unit(pb, city, path.name)
@@ -401,14 +407,6 @@ def import_pb(
             raise ImportFileError(f"{where}{exc.message}", path.name) from exc
         if not rows:
             raise ImportFileError("the file lists no projects", path.name)
-    except BaseException:
-        if outer.is_active:
-            outer.rollback()
-        raise
-    if dry_run:
-        outer.rollback()
-    else:
-        outer.commit()
     return report
 
 
@@ -422,24 +420,15 @@ def import_pb_files(
 ) -> list[ImportReport]:
     """Several files in one transaction (any bad file undoes them all)."""
     paths = list(paths)
-    outer = conn.begin_nested() if conn.in_transaction() else conn.begin()
     reports: list[ImportReport] = []
-    try:
+    with import_transaction(conn, dry_run):
         bar = progress_bar(paths, desc="pabulib files", unit=" files", disable=_DISABLE[progress])
         for p in bar:
             reports.append(
                 import_pb(conn, p, city, progress=False if progress is None else progress)
             )
-    except BaseException:
-        if outer.is_active:
-            outer.rollback()
-        raise
-    if dry_run:
-        outer.rollback()
-        for r in reports:
-            r.dry_run = True
-    else:
-        outer.commit()
+    for r in reports:
+        r.dry_run = dry_run or r.dry_run
     return reports
 
 
