@@ -675,7 +675,7 @@ def register():
                     },
                     status=409,
                 )
-            from app.moderation import record_audit
+            from civic.audit import record_audit
 
             record_audit(conn, user.id, "user.register", "users", user.id)
             send_confirmation(conn, user)
@@ -704,7 +704,7 @@ def confirm(token: str):
             text("UPDATE users SET confirmed_at = coalesce(confirmed_at, now()) WHERE id = :id"),
             {"id": user_id},
         )
-        from app.moderation import record_audit
+        from civic.audit import record_audit
 
         record_audit(conn, user_id, "user.confirm", "users", user_id)
     g.pop("_user", None)
@@ -836,7 +836,7 @@ def reset(token: str):
             {"h": hash_password(password), "id": user.id},
         )
         end_all_sessions(conn, user.id)  # every other device is signed out
-        from app.moderation import record_audit
+        from civic.audit import record_audit
 
         record_audit(conn, user.id, "user.password_reset", "users", user.id)
     session.clear()
@@ -940,7 +940,7 @@ def delete_account(conn: Connection, user_id: int) -> None:
         ),
         {"id": user_id},
     )
-    from app.moderation import record_audit
+    from civic.audit import record_audit
 
     record_audit(conn, user_id, "user.delete", "users", user_id)
 

@@ -161,7 +161,7 @@ def users_add(email, name, roles, district, council_district, ngo_id, password) 
         validate_name,
         validate_password,
     )
-    from app.moderation import record_audit
+    from civic.audit import record_audit
 
     app = _app()
     # a request context: messages and the language selector need one (Polish by default)
@@ -618,3 +618,19 @@ def import_prg_cmd(file: str, axis_order: str, dry_run: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(("[dry run] " if dry_run else "") + report.summary())
     click.echo(f"({time.monotonic() - t0:.1f} s)")
+
+
+# Command groups that live beside their audience (one line each): each module defines `commands`,
+# a list of click commands/groups added to `civicmap`.
+COMMAND_MODULES: list[str] = []
+
+
+def _add_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        for cmd in importlib.import_module(name).commands:
+            main.add_command(cmd)
+
+
+_add_command_modules()

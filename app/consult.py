@@ -47,7 +47,7 @@ from app.auth import (
     login_required,
 )
 from app.errors import ApiError
-from app.moderation import announce, needs_moderation, record_audit
+from app.moderation import announce, needs_moderation
 from app.propose import (
     _FORM_KEY,
     _map_labels,
@@ -58,6 +58,7 @@ from app.propose import (
     participation_map,
 )
 from app.security import rate_limit
+from civic.audit import record_audit
 from geo import districts as gd
 from geo.validate import GeometryError, check_size, parse_geometry
 

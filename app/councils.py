@@ -67,8 +67,9 @@ from app.layer_pages import (
     permalink,
     short,
 )
-from app.moderation import N_, notify, record_audit, register_message
+from app.moderation import N_
 from app.security import rate_limit
+from civic.audit import notify, record_audit, register_message
 from geo import councils as gc
 from geo import districts as gd
 from geo import export as gx

@@ -53,6 +53,7 @@ from app.auth import (
 )
 from app.errors import wants_api
 from app.security import form_or_json, rate_limit
+from civic.audit import MESSAGES, notify, record_audit
 
 log = logging.getLogger(__name__)
 
@@ -134,58 +135,6 @@ def hold_for_moderation(conn: Connection, table: str, target_id: int) -> None:
         )
     else:
         raise ValueError(f"not moderated: {table}")
-
-
-def record_audit(
-    conn: Connection,
-    actor_id: int | None,
-    action: str,
-    target_table: str,
-    target_id: int | None,
-    reason: str | None = None,
-) -> int:
-    """Append to the audit log (who, what, when, why); returns the entry's id."""
-    return conn.execute(
-        text(
-            "INSERT INTO audit_log (actor_id, action, target_table, target_id, reason) "
-            "VALUES (:a, :act, :tt, :tid, :r) RETURNING id"
-        ),
-        {"a": actor_id, "act": action, "tt": target_table, "tid": target_id, "r": reason},
-    ).scalar_one()
-
-
-# --- notifications ---------------------------------------------------------------------------
-
-# message_key -> Polish msgid with %(name)s placeholders, translated when shown.
-MESSAGES: dict[str, str] = {
-    "content_hidden": N_("Moderator ukrył Twój wpis (%(kind)s) „%(title)s”. Powód: %(reason)s"),
-    "content_restored": N_(
-        "Moderator przywrócił Twój wpis (%(kind)s) „%(title)s”. Powód: %(reason)s"
-    ),
-    "content_published": N_(
-        "Twój wpis (%(kind)s) „%(title)s” został zatwierdzony przez moderatora i jest publiczny."
-    ),
-    "content_pending": N_(
-        "Twój wpis (%(kind)s) „%(title)s” czeka na moderatora, bo adres e-mail nie jest "
-        "jeszcze potwierdzony."
-    ),
-    "content_flagged": N_("Ktoś zgłosił Twój wpis (%(kind)s) „%(title)s” do moderacji."),
-}
-
-
-def register_message(key: str, msgid: str) -> None:
-    """Add a notification text (wrap the msgid in N_() at the call site for extraction)."""
-    MESSAGES[key] = msgid
-
-
-def notify(conn: Connection, user_id: int | None, message_key: str, **params: Any) -> None:
-    """An in-app notification; the text is rendered in the reader's language when shown."""
-    if user_id is None:
-        return
-    conn.execute(
-        text("INSERT INTO notifications (user_id, message_key, params) VALUES (:u, :k, :p)"),
-        {"u": user_id, "k": message_key, "p": json.dumps(params, default=str)},
-    )
 
 
 def announce(

@@ -63,8 +63,9 @@ from app.auth import (
 )
 from app.errors import ApiError
 from app.layer_pages import page_map
-from app.moderation import announce, hold_for_moderation, needs_moderation, record_audit
+from app.moderation import announce, hold_for_moderation, needs_moderation
 from app.security import json_body, rate_limit
+from civic.audit import record_audit
 from geo import districts as gd
 from geo.config import DATA_DIR, VAR_DIR
 from geo.validate import GeometryError, check_size, districts_for, parse_geometry
