@@ -59,6 +59,41 @@ def content_security_policy(nonce: str, basemap: str) -> str:
     )
 
 
+# The web side, one line per module (an audience's package or a shared web helper). Each module
+# has `init_app(app)`, or a blueprint `bp` (and optionally `admin_bp`) to register. Order matters:
+# security's checks run first.
+WEB_MODULES: tuple[str, ...] = (
+    "app.pages",
+    "app.api",
+    "app.api_layers",
+    "app.layer_pages",
+    "app.ogc",
+    "app.exports",
+    "app.security",
+    "app.mail",
+    "app.auth",
+    "app.moderation",
+    "app.propose",
+    "app.consult",
+    "app.api_geocode",
+    "app.councils",
+    "app.planners",
+)
+
+
+def _register_web_modules(app: Flask) -> None:
+    import importlib
+
+    for name in WEB_MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+            continue
+        for attr in ("bp", "admin_bp"):
+            if hasattr(module, attr):
+                app.register_blueprint(getattr(module, attr))
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings()
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
@@ -86,37 +121,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     configure_folium(app.static_url_path)
 
-    from app import (
-        api,
-        api_geocode,
-        api_layers,
-        auth,
-        consult,
-        councils,
-        errors,
-        exports,
-        layer_pages,
-        mail,
-        moderation,
-        ogc,
-        pages,
-        planners,
-        propose,
-        security,
-    )
+    from app import errors
 
     errors.register(app)
-    # Maps and layers (issues 2, 3); OGC API, exports and the sync log (issue 6).
-    for bp in (
-        pages.bp,
-        api.bp,
-        api_layers.bp,
-        layer_pages.bp,
-        ogc.bp,
-        exports.bp,
-        exports.admin_bp,
-    ):
-        app.register_blueprint(bp)
 
     @app.before_request
     def _nonce() -> None:
@@ -144,14 +151,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             resp.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")
         return resp
 
-    # Accounts, CSRF, rate limits, mail, moderation; participation (issue 4); district
-    # councils and planners (issue 5). Order matters: security's checks run first.
-    for module in (security, mail, auth, moderation, propose):
-        module.init_app(app)
-    app.register_blueprint(consult.bp)
-    app.register_blueprint(api_geocode.bp)
-    for module in (councils, planners):
-        module.init_app(app)
+    _register_web_modules(app)
 
     @app.get("/healthz")
     def healthz():
