@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
@@ -261,3 +262,82 @@ def districts_for(conn: Connection, geom: BaseGeometry) -> list[dict[str, Any]]:
     if not inside:
         raise GeometryError("outside_city", "To miejsce leży poza granicami miasta.")
     return list(found or [])
+
+
+# --------------------------------------------------------------------------- imported geometry
+# What an importer hands over (shapely, a GeoJSON mapping, WKB, WKT) in any CRS. Generic checks
+# only; fitting a geometry to a layer's allowed types is layers/validate.py's job.
+
+
+class UnusableGeometry(ValueError):
+    """An imported geometry that cannot be stored; the message (English) goes to the report."""
+
+
+def to_shape(geometry: Any) -> BaseGeometry | None:
+    """shapely / GeoJSON mapping / WKB / WKT -> shapely (None or empty -> None)."""
+    import shapely
+    from shapely.geometry import shape
+
+    if geometry is None:
+        return None
+    try:
+        if isinstance(geometry, BaseGeometry):
+            g = geometry
+        elif isinstance(geometry, Mapping):
+            g = shape(geometry)
+        elif isinstance(geometry, bytes | bytearray | memoryview):
+            g = shapely.from_wkb(bytes(geometry))
+        elif isinstance(geometry, str):
+            g = shapely.from_wkt(geometry)
+        else:
+            raise UnusableGeometry(f"unsupported geometry value {type(geometry).__name__}")
+    except (shapely.errors.GEOSException, ValueError, TypeError, KeyError, IndexError) as exc:
+        if isinstance(exc, UnusableGeometry):
+            raise
+        raise UnusableGeometry(f"unreadable geometry: {exc}") from exc
+    if g is None or g.is_empty:
+        return None
+    return g
+
+
+def reproject(g: BaseGeometry, srid: int) -> BaseGeometry:
+    """From ``srid`` (easting/longitude first) to EPSG:4326 lon/lat, checking the result."""
+    import numpy as np
+    import shapely
+
+    from geo.crs import STORAGE, transformer
+
+    if g.has_z:
+        g = shapely.force_2d(g)
+    if not np.isfinite(shapely.get_coordinates(g)).all():
+        raise UnusableGeometry("geometry has NaN or infinite coordinates")
+    if srid != STORAGE:
+        tr = transformer(srid, STORAGE)
+
+        def fn(xy: np.ndarray) -> np.ndarray:
+            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        g = shapely.transform(g, fn)
+    coords = shapely.get_coordinates(g)
+    if (
+        not np.isfinite(coords).all()
+        or (np.abs(coords[:, 0]) > 180).any()
+        or (np.abs(coords[:, 1]) > 90).any()
+    ):
+        raise UnusableGeometry(
+            f"coordinates are not longitude/latitude after reprojection from EPSG:{srid} "
+            "(wrong CRS?)"
+        )
+    return g
+
+
+def make_valid(conn: Connection, g: BaseGeometry, dimension: int) -> BaseGeometry | None:
+    """PostGIS ST_MakeValid, keeping only the parts of ``dimension`` (1 point, 2 line, 3 polygon)."""
+    import shapely
+
+    wkb = conn.execute(
+        text("SELECT ST_AsBinary(ST_CollectionExtract(ST_MakeValid(ST_GeomFromWKB(:wkb)), :dim))"),
+        {"wkb": shapely.to_wkb(g), "dim": dimension},
+    ).scalar_one()
+    return to_shape(bytes(wkb)) if wkb is not None else None

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from geo.cities import City
-from importers.common import FieldMapping, ImportFileError, Row
 from importers.esri import EsriFeatureSet, EsriJsonError, parse_feature_set
+from importers.mapping import FieldMapping
 from importers.remote import DistrictFile, RemoteImport, http_get, load_fetched, query_url
+from importers.report import ImportFileError
+from importers.writer import Row
 
 Fetch = Callable[[str, Mapping[str, str]], dict[str, Any]]
 

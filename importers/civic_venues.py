@@ -47,7 +47,8 @@ from sqlalchemy import Connection
 
 from geo.cities import City
 from geo.config import DATA_DIR
-from importers.common import ImportFileError, ImportReport, Row, import_rows
+from importers.report import ImportFileError, ImportReport
+from importers.writer import Row, import_rows
 from layers.civic_venues import LAYER
 
 FILES = ("libraries", "culture", "education", "offices")

@@ -19,13 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.cities import City
-from importers.common import (
-    ImportFileError,
-    ImportReport,
-    Row,
-    import_rows,
-    import_transaction,
-)
+from importers.report import ImportFileError, ImportReport
+from importers.writer import Row, import_rows, import_transaction
 from layers import registry
 
 PREFIX = "[DEMO] "

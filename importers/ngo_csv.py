@@ -45,7 +45,8 @@ from sqlalchemy import Connection
 
 from geo.cities import City
 from geo.names import match_name, normalise, roman_to_int
-from importers.common import ImportFileError, ImportReport, Row, import_rows
+from importers.report import ImportFileError, ImportReport
+from importers.writer import Row, import_rows
 from layers.ngos import FIELDS_OF_ACTIVITY, LAYER
 
 ALIASES = {

@@ -51,14 +51,6 @@ from sqlalchemy import Connection, text
 from geo.cities import City
 from geo.config import DATA_DIR
 from geo.names import match_name, normalise, roman_to_int
-from importers.common import (
-    ImportFileError,
-    ImportReport,
-    Row,
-    import_rows,
-    import_transaction,
-    progress_bar,
-)
 from importers.pabulib_format import (
     PbFile,
     PbFormatError,
@@ -68,6 +60,8 @@ from importers.pabulib_format import (
     project_coordinates,
     vote_project_ids,
 )
+from importers.report import ImportFileError, ImportReport, progress_bar
+from importers.writer import Row, import_rows, import_transaction
 from layers.budget_proposals import LAYER
 
 BO_ID = re.compile(r"^BO\.[A-Z]{1,3}\d{0,2}\.\d+/\d{2}$")

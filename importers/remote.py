@@ -23,8 +23,9 @@ from sqlalchemy import Connection, text
 
 from geo.cities import City, DistrictSource
 from geo.export import record_sync
-from importers.common import ImportFileError, ImportReport, Row, import_rows
 from importers.districts import load_districts
+from importers.report import ImportFileError, ImportReport
+from importers.writer import Row, import_rows
 
 
 def query_url(url: str, params: Any) -> str:

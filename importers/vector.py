@@ -42,16 +42,10 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import Connection
 
-from importers.common import (
-    FieldMapping,
-    ImportFileError,
-    ImportReport,
-    Row,
-    import_rows,
-    resolve_layer,
-    stable_id,
-)
 from importers.esri import EsriJsonError, parse_feature_set
+from importers.mapping import FieldMapping
+from importers.report import ImportFileError, ImportReport
+from importers.writer import Row, import_rows, resolve_layer, stable_id
 from layers.base import Layer
 
 FORMATS = ("geojson", "gpkg", "shapefile", "esrijson")

@@ -39,8 +39,10 @@ from shapely.geometry import (
 from shapely.geometry.base import BaseGeometry
 
 from geo.cities import City
-from importers.common import FieldMapping, ImportFileError, Row
+from importers.mapping import FieldMapping
 from importers.remote import DistrictFile, RemoteImport, http_get, load_fetched, query_url
+from importers.report import ImportFileError
+from importers.writer import Row
 
 FetchBytes = Callable[[str, Mapping[str, str]], bytes]
 AxisOrder = Literal["auto", "xy", "yx"]

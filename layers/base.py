@@ -34,6 +34,10 @@ class Field:
     filter: bool = False  # offered as ?<name>= filter in the API and list views
     minimum: float | None = None
     maximum: float | None = None
+    # A web form's own, stricter limit (e.g. Kraków's BO form: a 60-character title, stored in a
+    # 500-character column so that imported past editions fit). None: the form uses max_length.
+    # layers/validate.py applies it when validating a form (``form=True``).
+    form_max_length: int | None = None
 
     def title(self, lang: str = "pl") -> str:
         return self.titles.get(lang) or self.titles["pl"]

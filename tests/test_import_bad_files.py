@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from shapely.geometry import Point
 
 from geo.cities import KRAKOW
-from importers.common import ImportFileError
 from importers.ngo_csv import import_ngo_csv
 from importers.pabulib import import_pb
+from importers.report import ImportFileError
 from importers.vector import import_vector
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pabulib" / "krakow"

@@ -1,4 +1,4 @@
-"""importers.common: validation, field mapping and import_rows on the real PostGIS."""
+"""importers (report, mapping, writer) and the layer contract's validator on the real PostGIS."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from importers import common
-from importers.common import (
-    FieldMapping,
-    ImportFileError,
-    ImportReport,
-    Row,
-    import_rows,
-    parse_map_option,
-    validate_properties,
-)
+from importers import writer
+from importers.mapping import FieldMapping, parse_map_option
+from importers.report import ImportFileError, ImportReport
+from importers.writer import Row, import_rows, validate_properties
 from layers import registry
 
 VENUES = registry.get("civic-venues")
@@ -256,7 +250,7 @@ def test_dry_run_and_reprojection(engine):
 
 
 def test_a_bad_file_halfway_undoes_everything(engine, table_checksums, monkeypatch):
-    monkeypatch.setattr(common, "BATCH_SIZE", 3)  # so earlier batches were already written
+    monkeypatch.setattr(writer, "BATCH_SIZE", 3)  # so earlier batches were already written
 
     def rows():
         for i in range(10):
@@ -273,7 +267,7 @@ def test_a_bad_file_halfway_undoes_everything(engine, table_checksums, monkeypat
 
 
 def test_batch_with_a_refused_row_keeps_the_others(engine, monkeypatch):
-    monkeypatch.setattr(common, "BATCH_SIZE", 4)
+    monkeypatch.setattr(writer, "BATCH_SIZE", 4)
     rows = [venue(f"t5:{i}", xy=(19.93 + i / 1000, 50.06)) for i in range(10)]
     rows[5] = venue("t5:5", xy=WARSAW)  # refused by the database trigger (CV001)
     with engine.begin() as conn:

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from geo.cities import KRAKOW
-from importers.common import ImportFileError
 from importers.ngo_csv import import_ngo_csv, normalise_krs, point_2178
+from importers.report import ImportFileError
 
 CSV = """\
 name;krs;address;x;y;fields;website;districts_served

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from geo.cities import KRAKOW
-from importers.common import ImportFileError
 from importers.pabulib import PbUnit, import_pb, reference_files
 from importers.pabulib_format import meta_int, parse_pb
+from importers.report import ImportFileError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pabulib"
 KRAKOW_DIR = DATA / "krakow"

@@ -14,7 +14,8 @@ from shapely.geometry.polygon import orient
 from sqlalchemy import text
 
 from geo.crs import transform_xy
-from importers.common import FieldMapping, ImportFileError
+from importers.mapping import FieldMapping
+from importers.report import ImportFileError
 from importers.vector import import_vector
 
 NAMES = ["Kazimierz i Stradom — Łódź Żółć", "Zabłocie (z dziurą)", "Nowa Huta: dwie części"]
