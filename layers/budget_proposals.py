@@ -8,9 +8,14 @@ from layers.base import PUBLIC, Field, Layer, OgcMeta, Style, Workflow
 STATES = (
     "draft",
     "submitted",
+    "correction",
+    "no_support_list",
     "under_review",
     "accepted_for_vote",
     "rejected",
+    "protested",
+    "withdrawn",
+    "merged",
     "selected",
     "not_selected",
     "in_execution",
@@ -24,6 +29,13 @@ STATE_TITLES = {
         "dopuszczony do głosowania", "accepted for the vote", "допущено до голосування"
     ),
     "rejected": t("odrzucony", "rejected", "відхилено"),
+    "correction": t(
+        "do uzupełnienia (braki formalne)", "to be corrected (formal gap)", "до виправлення"
+    ),
+    "no_support_list": t("brak listy poparcia", "no support list", "немає списку підтримки"),
+    "protested": t("protest w toku", "protest pending", "протест розглядається"),
+    "withdrawn": t("wycofany przez autora", "withdrawn by the author", "відкликано автором"),
+    "merged": t("połączony z innym projektem", "merged into another project", "об'єднано"),
     "selected": t("wybrany do realizacji", "selected", "обрано"),
     "not_selected": t("niewybrany", "not selected", "не обрано"),
     "in_execution": t("w realizacji", "in execution", "реалізується"),
@@ -144,6 +156,37 @@ LAYER = Layer(
             max_length=2000,
             msip_name="POW_ODRZ",
         ),
+        Field(
+            "review_reasons",
+            "text[]",
+            t("Powody oceny negatywnej", "Reasons of a negative review", "Причини відмови"),
+            msip_name="POWODY",
+        ),
+        Field(
+            "final_cost",
+            "money",
+            t("Koszt po weryfikacji (zł)", "Cost after review (PLN)", "Вартість після перевірки"),
+            msip_name="KOSZT_WER",
+            minimum=0,
+        ),
+        Field(
+            "pool_district",
+            "int",
+            t("Pula (dzielnica; 0 = ogólnomiejska)", "Pool (district; 0 = city-wide)", "Пул"),
+            msip_name="PULA",
+        ),
+        Field(
+            "ballot_number",
+            "int",
+            t("Numer na liście do głosowania", "Number on the ballot list", "Номер у списку"),
+            msip_name="NR_LISTY",
+        ),
+        Field(
+            "merged_into",
+            "int",
+            t("Połączony w projekt", "Merged into project", "Об'єднано в проєкт"),
+            msip_name="POLACZONY",
+        ),
         Field("votes", "int", t("Głosy", "Votes", "Голоси"), msip_name="GLOSY"),
         Field("score", "int", t("Punkty", "Score", "Бали"), msip_name="PUNKTY"),
         Field("selected", "bool", t("Wybrany", "Selected", "Обрано"), msip_name="WYBRANY"),
@@ -171,8 +214,17 @@ LAYER = Layer(
         ),
     ),
     style=Style(color="#b35900", fill_color="#ff9933", category_colors={}),
-    popup_fields=("title", "edition", "category", "cost", "status", "votes", "council_opinion"),
-    list_fields=("title", "edition", "category", "cost", "status"),
+    popup_fields=(
+        "title",
+        "edition",
+        "category",
+        "cost",
+        "status",
+        "rejection_reason",
+        "votes",
+        "council_opinion",
+    ),
+    list_fields=("title", "edition", "category", "cost", "status", "rejection_reason"),
     read_roles=frozenset({PUBLIC}),
     write_roles=frozenset({"resident", "ngo", "official", "admin"}),
     workflow=Workflow(
@@ -180,12 +232,17 @@ LAYER = Layer(
         initial="draft",
         public_states=tuple(s for s in STATES if s != "draft"),
         titles=STATE_TITLES,
+        # civic/pb/workflow.py enforces these (and writes the history and the audit log)
         transitions={
             "draft": ("submitted",),
-            "submitted": ("under_review", "rejected"),
-            "under_review": ("accepted_for_vote", "rejected"),
-            "rejected": ("under_review",),  # protest (appeal) upheld
-            "accepted_for_vote": ("selected", "not_selected"),
+            # formal review: complete -> merit review; a gap -> correction window; rejected;
+            # or the support list was not complete by its deadline
+            "submitted": ("under_review", "correction", "rejected", "no_support_list", "withdrawn"),
+            "correction": ("submitted", "rejected", "no_support_list", "withdrawn"),
+            "under_review": ("accepted_for_vote", "rejected", "withdrawn"),
+            "rejected": ("protested", "under_review"),  # a protest filed (or re-review)
+            "protested": ("accepted_for_vote", "rejected"),  # upheld / dismissed
+            "accepted_for_vote": ("selected", "not_selected", "withdrawn", "merged"),
             "selected": ("in_execution",),
             "in_execution": ("completed",),
         },
