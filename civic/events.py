@@ -19,7 +19,9 @@ from sqlalchemy import Connection
 Handler = Callable[..., None]
 
 # One line per subscribing module.
-SUBSCRIBERS: list[str] = []
+SUBSCRIBERS: list[str] = [
+    "civic.councils.notify",
+]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _loaded = False

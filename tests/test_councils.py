@@ -389,7 +389,7 @@ def test_one_opinion_per_council_under_parallel_saves(app, engine, data):
     """The UNIQUE constraint + ON CONFLICT: 16 parallel saves leave one row."""
     import threading
 
-    from geo import councils as gc
+    from civic import councils as gc
 
     pid = data["citywide"]
     errors = []
@@ -469,8 +469,8 @@ def test_priorities(make_user, client, engine, data):
 
 
 def test_report_numbers_equal_direct_sql(client, engine, app, data):
-    from app.councils import visibility
-    from geo import councils as gc
+    from civic import councils as gc
+    from civic.councils import visibility
 
     with app.app_context(), engine.connect() as conn:
         rep = gc.report(conn, DEBNIKI, visibility(), 2025)
@@ -544,8 +544,8 @@ def _download(client, url) -> Path:
 def test_report_csv_and_gpkg_round_trip(client, engine, app, data):
     import datetime as dt
 
-    from app.councils import visibility
-    from geo import councils as gc
+    from civic import councils as gc
+    from civic.councils import visibility
 
     formula = '=HYPERLINK("http://evil.example/","kliknij")'
     with engine.begin() as conn:  # a justification a spreadsheet would run as a formula
@@ -624,7 +624,7 @@ def test_pdf_link_hidden_without_chromium(app, client, data):
 def test_notify_council_members_of_the_district_only(app, engine, make_user, outbox, data):
     from flask import Response
 
-    from app.councils import notify_council
+    from civic.councils import notify_council
 
     m8 = make_user(role="council", council_district=DEBNIKI)
     m8_unconfirmed = make_user(role="council", council_district=DEBNIKI, confirmed=False)
@@ -678,7 +678,7 @@ def test_notify_council_members_of_the_district_only(app, engine, make_user, out
 def test_no_mail_for_a_rolled_back_write(app, engine, make_user, outbox, data):
     from flask import Response
 
-    from app.councils import notify_council
+    from civic.councils import notify_council
 
     make_user(role="council", council_district=OTHER)
     outbox()
@@ -736,14 +736,14 @@ def test_constraints_guarantee_one_opinion_and_unique_ranks(engine, data):
 
 def test_queue_uses_the_gin_index(engine, app, data):
     """The district condition is one the GIN index on ``districts`` can answer."""
-    from app.councils import visibility
-    from geo import councils as gc
+    from civic import councils as gc
+    from civic.councils import visibility
 
     with app.app_context(), engine.connect() as conn:
         conn.execute(text("SET LOCAL enable_seqscan = off"))
         vis = visibility()
         params = {"district": DEBNIKI}
-        where = gc._proposal_conds(vis, gc.QueueFilter(), params)
+        where = gc.common.proposal_conds(vis, gc.QueueFilter(), params)
         plan = "\n".join(
             r[0]
             for r in conn.execute(

@@ -108,3 +108,82 @@ def test_published_comment_notifies_the_district_council(make_user, councils, en
     comment = r.get_json()["id"]
     assert told(engine, councils[8].user.id, "consultation_comments", comment)
     assert not told(engine, councils[18].user.id, "consultation_comments", comment)
+
+
+def _public_proposal(conn, title: str, *, status: str = "submitted", hidden: bool = False) -> int:
+    """A district proposal on Ruczaj (VIII), written straight to the table."""
+    return conn.execute(
+        text(
+            "INSERT INTO budget_proposals (edition, title, description, category, cost, scope, "
+            "status, hidden_at, geom) VALUES (2025, :t, 'Opis', 'sport', 1000, 'district', :s, "
+            "CASE WHEN :h THEN now() END, ST_GeomFromGeoJSON(:g)) RETURNING id"
+        ),
+        {
+            "t": title,
+            "s": status,
+            "h": hidden,
+            "g": json.dumps({"type": "Polygon", "coordinates": [RUCZAJ]}),
+        },
+    ).scalar_one()
+
+
+def test_councils_subscribe_to_content_public():
+    from civic import events
+
+    assert "civic.councils.notify" in events.SUBSCRIBERS
+    events._load()
+    from civic.councils.notify import on_content_public
+
+    assert on_content_public in events._handlers["content_public"]
+
+
+def test_content_public_event_notifies_the_district_council_once(councils, engine):
+    """What moderation publishes when content becomes public: the item's councils hear of it,
+    once, whoever publishes it again; another district's council does not."""
+    from civic.events import publish
+
+    with engine.begin() as conn:
+        pid = _public_proposal(conn, "Zieleń przy pętli")
+        assert publish(conn, "content_public", table="budget_proposals", target_id=pid) >= 1
+    assert told(engine, councils[8].user.id, "budget_proposals", pid)
+    assert not told(engine, councils[18].user.id, "budget_proposals", pid)
+    with engine.begin() as conn:
+        publish(conn, "content_public", table="budget_proposals", target_id=pid)
+        n = conn.execute(
+            text(
+                "SELECT count(*) FROM notifications WHERE user_id = :u "
+                "AND message_key = 'council_new_item' AND params @> CAST(:p AS jsonb)"
+            ),
+            {"u": councils[8].user.id, "p": json.dumps({"kind": "budget_proposals", "id": pid})},
+        ).scalar()
+    assert n == 1
+
+
+def test_content_public_event_skips_what_the_public_cannot_see(councils, engine):
+    from civic.events import publish
+
+    with engine.begin() as conn:
+        draft = _public_proposal(conn, "Szkic", status="draft")
+        held = _public_proposal(conn, "Czeka", hidden=True)
+        for pid in (draft, held):
+            publish(conn, "content_public", table="budget_proposals", target_id=pid)
+        # a table the councils do not follow is no error
+        publish(conn, "content_public", table="ngos", target_id=1)
+    for pid in (draft, held):
+        assert not told(engine, councils[8].user.id, "budget_proposals", pid)
+
+
+def test_content_public_event_rolls_back_with_the_write(councils, engine):
+    """The handler runs in the publisher's transaction: a rollback takes the notice along."""
+    from civic.events import publish
+
+    with engine.connect() as conn:
+        trans = conn.begin()
+        pid = _public_proposal(conn, "Wycofany")
+        publish(conn, "content_public", table="budget_proposals", target_id=pid)
+        assert conn.execute(
+            text("SELECT count(*) FROM notifications WHERE params @> CAST(:p AS jsonb)"),
+            {"p": json.dumps({"kind": "budget_proposals", "id": pid})},
+        ).scalar()
+        trans.rollback()
+    assert not told(engine, councils[8].user.id, "budget_proposals", pid)
