@@ -13,6 +13,7 @@ MODULES = [
     "layers.ngos",
     "layers.revitalisation",
     "layers.civic_venues",
+    "layers.city_land",
 ]
 
 _LAYERS: dict[str, Layer] = {}
