@@ -1,4 +1,4 @@
-"""geo.planning's background jobs, class breaks and geo.charts, without a database."""
+"""civic.planning's background jobs, class breaks and charts, without a database."""
 
 from __future__ import annotations
 
@@ -11,20 +11,19 @@ import time
 import pytest
 from PIL import Image
 
-from geo import charts
-from geo import planning as gp
+from civic.planning import charts, hotspots, jobs, maps
 
 WORKERS = 3  # a pool of its own: the app's analyses (2 threads) may still run from other tests
 
 
-def _wait_done(store: gp.JobStore, key: str) -> gp.JobStatus:
+def _wait_done(store: jobs.JobStore, key: str) -> jobs.JobStatus:
     st = store.wait(key, 30)
     assert st.state in ("done", "failed"), st
     return st
 
 
 def test_a_job_runs_in_the_background_and_its_result_is_kept(tmp_path):
-    store = gp.JobStore(tmp_path, workers=WORKERS)
+    store = jobs.JobStore(tmp_path, workers=WORKERS)
     gate = threading.Event()
 
     def slow():
@@ -34,7 +33,7 @@ def test_a_job_runs_in_the_background_and_its_result_is_kept(tmp_path):
     st = store.submit("k1", "demo", slow)
     assert st.state in ("queued", "running")
     # another worker process sees the same state through the files
-    other = gp.JobStore(tmp_path, workers=WORKERS)
+    other = jobs.JobStore(tmp_path, workers=WORKERS)
     assert other.status("k1").state in ("queued", "running")
     assert other.result("k1") is None
     assert store.submit("k1", "demo", slow).state in ("queued", "running")  # not started twice
@@ -53,7 +52,7 @@ def test_a_job_runs_in_the_background_and_its_result_is_kept(tmp_path):
 
 
 def test_run_waits_briefly_then_hands_over_to_the_background(tmp_path):
-    store = gp.JobStore(tmp_path, workers=WORKERS)
+    store = jobs.JobStore(tmp_path, workers=WORKERS)
     st, result = store.run("fast", "demo", lambda: {"ok": True}, wait_s=5)
     assert st.ready and result == {"ok": True}
     gate = threading.Event()
@@ -64,7 +63,7 @@ def test_run_waits_briefly_then_hands_over_to_the_background(tmp_path):
 
 
 def test_a_failed_job_says_so_and_is_retried_later(tmp_path):
-    store = gp.JobStore(tmp_path, workers=WORKERS, retry_failed_s=2)
+    store = jobs.JobStore(tmp_path, workers=WORKERS, retry_failed_s=2)
     calls = []
 
     def boom():
@@ -88,7 +87,7 @@ def test_a_claim_of_a_dead_process_is_void(tmp_path):
     proc.wait()
     (tmp_path / "orphan.lock").write_text(str(proc.pid))
     (tmp_path / "orphan.status").write_text(json.dumps({"state": "running", "analysis": "demo"}))
-    store = gp.JobStore(tmp_path, workers=WORKERS)
+    store = jobs.JobStore(tmp_path, workers=WORKERS)
     assert store.status("orphan").state == "missing"
     store.submit("orphan", "demo", lambda: {"again": True})
     assert _wait_done(store, "orphan").ready
@@ -96,42 +95,47 @@ def test_a_claim_of_a_dead_process_is_void(tmp_path):
 
 
 def test_old_results_expire(tmp_path):
-    store = gp.JobStore(tmp_path, workers=WORKERS, keep_s=0.2)
+    store = jobs.JobStore(tmp_path, workers=WORKERS, keep_s=0.2)
     store.submit("old", "demo", lambda: {"v": 1})
     assert _wait_done(store, "old").ready
     time.sleep(0.3)
-    fresh = gp.JobStore(tmp_path, workers=WORKERS, keep_s=0.2)
+    fresh = jobs.JobStore(tmp_path, workers=WORKERS, keep_s=0.2)
     assert fresh.status("old").state == "missing"
 
 
 def test_keys_and_bad_keys(tmp_path):
-    a = gp.job_key("hotspots", {"size": 500}, "s1")
-    assert a == gp.job_key("hotspots", {"size": 500}, "s1")
-    assert a != gp.job_key("hotspots", {"size": 501}, "s1")
-    assert a != gp.job_key("hotspots", {"size": 500}, "s2")
+    a = jobs.job_key("hotspots", {"size": 500}, "s1")
+    assert a == jobs.job_key("hotspots", {"size": 500}, "s1")
+    assert a != jobs.job_key("hotspots", {"size": 501}, "s1")
+    assert a != jobs.job_key("hotspots", {"size": 500}, "s2")
     with pytest.raises(ValueError):
-        gp.JobStore(tmp_path, workers=WORKERS).status("../etc/passwd")
+        jobs.JobStore(tmp_path, workers=WORKERS).status("../etc/passwd")
 
 
 def test_breaks_and_classes():
-    assert gp.quantile_breaks([]) == []
-    assert gp.quantile_breaks([3, 3, 3]) == []
-    b = gp.quantile_breaks([0.1, 0.5, 0.9, 1.3, 2.2, 3.1, 4.4, 5.0, 7.5, 9.9])
+    assert maps.quantile_breaks([]) == []
+    assert maps.quantile_breaks([3, 3, 3]) == []
+    b = maps.quantile_breaks([0.1, 0.5, 0.9, 1.3, 2.2, 3.1, 4.4, 5.0, 7.5, 9.9])
     assert b == sorted(b) and 1 <= len(b) <= 4
     assert all(0.1 < x <= 9.9 for x in b)
-    assert gp.classify(None, b) is None
-    assert gp.classify(float("nan"), b) is None
-    assert gp.classify(0.0, [1, 2]) == 0
-    assert gp.classify(1.0, [1, 2]) == 1  # lower limit inclusive
-    assert gp.classify(5.0, [1, 2]) == 2
-    assert gp.confidence_levels(0.1) == [0.01, 0.05, 0.1]
-    assert gp.confidence_levels(0.05) == [0.01, 0.05]
-    assert gp.confidence_levels(0.02) == [0.01, 0.02]
-    assert [gp.confidence_label(x) for x in (0.01, 0.05, 0.1, 0.025)] == ["99", "95", "90", "97.5"]
+    assert maps.classify(None, b) is None
+    assert maps.classify(float("nan"), b) is None
+    assert maps.classify(0.0, [1, 2]) == 0
+    assert maps.classify(1.0, [1, 2]) == 1  # lower limit inclusive
+    assert maps.classify(5.0, [1, 2]) == 2
+    assert hotspots.confidence_levels(0.1) == [0.01, 0.05, 0.1]
+    assert hotspots.confidence_levels(0.05) == [0.01, 0.05]
+    assert hotspots.confidence_levels(0.02) == [0.01, 0.02]
+    assert [hotspots.confidence_label(x) for x in (0.01, 0.05, 0.1, 0.025)] == [
+        "99",
+        "95",
+        "90",
+        "97.5",
+    ]
 
 
 def test_feature_collection_is_valid_json_without_nan():
-    fc = gp.feature_collection(
+    fc = maps.feature_collection(
         [
             (1, '{"type":"Point","coordinates":[19.9,50.0]}', {"v": float("nan"), "t": "„Łąka”"}),
             (2, None, {"v": 1}),
