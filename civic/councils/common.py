@@ -100,14 +100,23 @@ def in_district(alias: str) -> str:
     return f"{alias}.districts @> ARRAY[CAST(:district AS smallint)]"
 
 
+def _public_conds(
+    alias: str, states: tuple[str, ...], f: QueueFilter, params: dict[str, Any], with_status: bool
+) -> list[str]:
+    """Located in the district, not hidden, in a public state (and the filter's status)."""
+    key = f"{alias}_states"
+    conds = [in_district(alias), f"{alias}.hidden_at IS NULL", f"{alias}.status = ANY(:{key})"]
+    params[key] = list(states)
+    if with_status and f.status:
+        conds.append(f"{alias}.status = :status")
+        params["status"] = f.status
+    return conds
+
+
 def proposal_conds(
     vis: Visibility, f: QueueFilter, params: dict[str, Any], *, with_status: bool = True
 ) -> str:
-    conds = [in_district("p"), "p.hidden_at IS NULL", "p.status = ANY(:p_states)"]
-    params["p_states"] = list(vis.proposal_states)
-    if with_status and f.status:
-        conds.append("p.status = :status")
-        params["status"] = f.status
+    conds = _public_conds("p", vis.proposal_states, f, params, with_status)
     if f.edition is not None:
         conds.append("p.edition = :edition")
         params["edition"] = f.edition
@@ -120,12 +129,7 @@ def proposal_conds(
 def comment_conds(
     vis: Visibility, f: QueueFilter, params: dict[str, Any], *, with_status: bool = True
 ) -> str:
-    conds = [in_district("c"), "c.hidden_at IS NULL", "c.status = ANY(:c_states)"]
-    params["c_states"] = list(vis.comment_states)
-    if with_status and f.status:
-        conds.append("c.status = :status")
-        params["status"] = f.status
-    return " AND ".join(conds)
+    return " AND ".join(_public_conds("c", vis.comment_states, f, params, with_status))
 
 
 # --- districts and members ---------------------------------------------------------------------
