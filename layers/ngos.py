@@ -34,6 +34,40 @@ FIELDS_OF_ACTIVITY = {
     "other": t("inne", "other", "інше"),
 }
 
+# Whom an organisation's offer is for (the profile's "target groups").
+TARGET_GROUPS = {
+    "children": t("dzieci", "children", "діти"),
+    "youth": t("młodzież", "young people", "молодь"),
+    "adults": t("dorośli", "adults", "дорослі"),
+    "seniors": t("seniorzy", "seniors", "літні люди"),
+    "families": t("rodziny", "families", "сім'ї"),
+    "people_with_disabilities": t(
+        "osoby z niepełnosprawnościami", "people with disabilities", "люди з інвалідністю"
+    ),
+    "homeless": t("osoby w kryzysie bezdomności", "homeless people", "безпритульні"),
+    "migrants": t("migranci i uchodźcy", "migrants and refugees", "мігранти та біженці"),
+    "unemployed": t("osoby bezrobotne", "unemployed people", "безробітні"),
+    "women": t("kobiety", "women", "жінки"),
+    "animals": t("zwierzęta", "animals", "тварини"),
+    "everyone": t("wszyscy mieszkańcy", "all residents", "усі мешканці"),
+}
+
+# Legal forms of a non-governmental organisation (art. 3 of the Act on public benefit activity).
+LEGAL_FORMS = {
+    "association": t("stowarzyszenie", "association", "асоціація"),
+    "foundation": t("fundacja", "foundation", "фонд"),
+    "ordinary_association": t(
+        "stowarzyszenie zwykłe", "ordinary association", "звичайна асоціація"
+    ),
+    "church_entity": t("kościelna osoba prawna", "church legal person", "церковна юридична особа"),
+    "other": t("inna", "other", "інша"),
+}
+
+PLACE_KINDS = {
+    "seat": t("siedziba", "seat", "осідок"),
+    "branch": t("oddział / miejsce działania", "branch", "філія"),
+}
+
 LAYER = Layer(
     name="ngos",
     table="ngo_locations",
@@ -69,6 +103,37 @@ LAYER = Layer(
             filter=True,
         ),
         Field(
+            "target_groups",
+            "text[]",
+            t("Dla kogo", "Target groups", "Цільові групи"),
+            choices=tuple(TARGET_GROUPS),
+            choice_titles=TARGET_GROUPS,
+            msip_name="ADRESACI",
+            filter=True,
+        ),
+        Field(
+            "kind",
+            "enum",
+            t("Rodzaj miejsca", "Kind of place", "Тип місця"),
+            choices=tuple(PLACE_KINDS),
+            choice_titles=PLACE_KINDS,
+            msip_name="RODZAJ",
+            filter=True,
+        ),
+        Field(
+            "place_name",
+            "text",
+            t("Nazwa miejsca", "Place name", "Назва місця"),
+            max_length=200,
+            msip_name="MIEJSCE",
+        ),
+        Field(
+            "organisation_id",
+            "int",
+            t("Profil organizacji", "Organisation profile", "Профіль організації"),
+            msip_name="ORG_ID",
+        ),
+        Field(
             "districts_served",
             "int[]",
             t("Dzielnice działania", "Districts served", "Райони діяльності"),
@@ -90,11 +155,17 @@ LAYER = Layer(
     ),
     title_field="name",
     style=Style(color="#33a02c", fill_color="#b2df8a"),
-    popup_fields=("name", "address", "fields", "krs"),
-    list_fields=("name", "address", "fields"),
+    popup_fields=("name", "kind", "address", "fields", "target_groups", "krs"),
+    list_fields=("name", "kind", "address", "fields"),
     read_roles=frozenset({PUBLIC}),
     write_roles=frozenset({"ngo", "official", "admin"}),
     reference=False,
     order_by="name, id",
+    # A place of an organisation profile is public once a moderator has published the profile;
+    # imported places without a profile are public as before.
+    public_where=(
+        "t.organisation_id IS NULL OR t.organisation_id IN "
+        "(SELECT o.id FROM ngo_organisations o WHERE o.status = 'public')"
+    ),
     ogc=OgcMeta(keywords=("organizacje pozarządowe", "NGO")),
 )

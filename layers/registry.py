@@ -14,6 +14,7 @@ MODULES = [
     "layers.revitalisation",
     "layers.civic_venues",
     "layers.city_land",
+    "layers.local_initiatives",
 ]
 
 _LAYERS: dict[str, Layer] = {}
