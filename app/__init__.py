@@ -73,9 +73,9 @@ WEB_MODULES: tuple[str, ...] = (
     "app.mail",
     "app.auth",
     "app.moderation",
-    "app.propose",
-    "app.consult",
-    "app.api_geocode",
+    "app.residents.propose",
+    "app.residents.consult",
+    "app.residents.geocode",
     "app.councils",
     "app.planners",
 )

@@ -383,7 +383,7 @@ def test_twenty_parallel_supports_by_one_person(live_server, make_user, comment_
 
 def test_twenty_parallel_supports_on_psycopg_connections(make_user, comment_id, engine):
     """The same race without HTTP: 20 connections, one person, one support row."""
-    from app.consult import support_comment
+    from civic.participation.consultations import support_comment
 
     fan = make_user()
 

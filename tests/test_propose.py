@@ -600,7 +600,7 @@ def test_my_contributions(make_user):
 def test_cost_limits_from_config(app):
     from decimal import Decimal
 
-    from app.propose import cost_limits
+    from app.residents.propose import cost_limits
 
     with app.app_context():
         assert cost_limits(2024, "citywide", None).high == Decimal("1520000")

@@ -195,3 +195,31 @@ def test_api_needs_csrf(app):
         "/api/geometry/districts", json={"geometry": {"type": "Point", "coordinates": RYNEK}}
     )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf"
+
+
+# --------------------------------------------------------------------------- imported geometry
+
+
+def test_to_shape_reads_every_form_and_refuses_garbage():
+    from geo.validate import UnusableGeometry, to_shape
+
+    p = Point(19.9373, 50.0617)
+    for value in (p, {"type": "Point", "coordinates": RYNEK}, p.wkb, p.wkt):
+        assert to_shape(value).equals(p)
+    assert to_shape(None) is None and to_shape("POINT EMPTY") is None
+    for bad in ("POINT(1", 42, {"type": "Point"}):
+        with pytest.raises(UnusableGeometry):
+            to_shape(bad)
+
+
+def test_reproject_keeps_axis_order_and_refuses_nonsense():
+    from geo.validate import UnusableGeometry, reproject
+
+    wawel = reproject(Point(7423772.0, 5546969.2), 2178)  # easting first, as GDAL writes it
+    assert wawel.x == pytest.approx(19.9355, abs=1e-5) and wawel.y == pytest.approx(
+        50.0540, abs=1e-5
+    )
+    with pytest.raises(UnusableGeometry, match="NaN"):
+        reproject(Point(float("nan"), 50), 4326)
+    with pytest.raises(UnusableGeometry, match="wrong CRS"):
+        reproject(Point(7423772.0, 5546969.2), 4326)  # projected metres said to be lon/lat

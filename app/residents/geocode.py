@@ -1,4 +1,4 @@
-"""GET /api/geocode?q=&limit= — the offline gazetteer as GeoJSON (geo/gazetteer.py).
+"""GET /api/geocode?q=&limit=&kind= — the offline gazetteer as GeoJSON (geo/gazetteer.py).
 
 Used by the propose form's address search and by any map search box. Nothing leaves the
 machine: the answer comes from the local ``gazetteer`` table (OSM places, civic-place

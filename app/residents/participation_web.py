@@ -1,0 +1,116 @@
+"""What the propose and consult pages share on the web side: the domain's field errors in the
+reader's language, the participation map, and how a client asks for JSON."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import format_decimal
+from flask import request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from app.errors import ApiError
+from app.forms import FormError
+from app.views import lang, page_map
+from civic.participation.errors import Msg
+
+
+def format_pln(value: Decimal | float | int | None) -> str:
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.##", locale=lang()) + " zł"
+
+
+def supporters_label(n: int) -> str:
+    return ngettext("Popiera %(num)d osoba", "Popiera %(num)d osób", n)
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return tr(value)
+    if isinstance(value, Decimal):
+        return format_pln(value)
+    return value
+
+
+def tr(msg: Msg | str, params: dict[str, Any] | None = None) -> str:
+    """A domain message (msgid + parameters, nested ones too) in the reader's language."""
+    if isinstance(msg, Msg) and params is None:
+        msg, params = msg.msgid, msg.params
+    values = {k: _param(v) for k, v in (params or {}).items()}
+    return _(str(msg), **values) if values else _(str(msg))
+
+
+def form_error(exc: Any) -> FormError:
+    """civic's Invalid (field -> (code, msgid, params)) as the web's FormError."""
+    if isinstance(exc, FormError):
+        return exc
+    return FormError(
+        {f: (code, tr(msgid, params)) for f, (code, msgid, params) in exc.errors.items()},
+        status=exc.status,
+    )
+
+
+def api_error(exc: Any) -> ApiError:
+    """civic's Invalid as an API error: the first field, its code and message."""
+    field, (code, msgid, params) = next(iter(exc.errors.items()))
+    return ApiError(exc.status, code, tr(msgid, params), field)
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def map_labels() -> dict[str, str]:
+    return {
+        "open": _("Otwórz"),
+        "supports": _("Poparcia"),
+        "whole_district": _("cała dzielnica"),
+        "loaded": _("Na mapie: %(n)s"),
+    }
+
+
+def participation_map(specs: list[dict[str, Any]], bounds):
+    """A participation page's map (propose, proposals, consultations): the district outlines
+    under ``specs``."""
+    districts = {
+        "kind": "participation-districts",
+        "url": url_for("api.districts", simplify=0.00005),
+    }
+    return page_map([districts, *specs], bounds)
+
+
+def draw_spec(form: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The drawing tool of a form, showing again what was drawn (``form["geometry"]``)."""
+    import json
+
+    initial = None
+    if form.get("geometry"):
+        try:
+            initial = json.loads(form["geometry"], parse_constant=lambda c: None)
+        except ValueError:
+            initial = None
+    return {
+        "kind": "participation-draw",
+        "input": "geometry",
+        "initial": initial if isinstance(initial, dict) else None,
+        "types": ["Point", "LineString", "Polygon"],
+        **extra,
+    }
+
+
+def check_form_type(message: str) -> None:
+    """A form post only (415 naming Content-Type otherwise)."""
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            message % {"type": request.mimetype or "—"},
+            "Content-Type",
+        )
