@@ -78,6 +78,7 @@ WEB_MODULES: tuple[str, ...] = (
     "app.residents.geocode",
     "app.councils",
     "app.planners",
+    "app.pb",
 )
 
 
