@@ -37,6 +37,7 @@ from app.security import rate_limit
 from civic.accounts import Invalid, is_author_or_staff
 from civic.participation import consultations as pc
 from geo import districts as gd
+from layers.validate import form_max_length
 
 bp = Blueprint("consultations", __name__)
 supports_label = pw.supporters_label
@@ -135,7 +136,7 @@ def _detail_page(
         new_key=lambda: uuid.uuid4().hex,
         supports_label=supports_label,
         comments_label=comments_label,
-        body_max=pc.body_field().form_max_length or pc.body_field().max_length,
+        body_max=form_max_length(pc.body_field()),
     )
     return body, status
 
