@@ -622,7 +622,9 @@ def import_prg_cmd(file: str, axis_order: str, dry_run: bool) -> None:
 
 # Command groups that live beside their audience (one line each): each module defines `commands`,
 # a list of click commands/groups added to `civicmap`.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "app.pb.cli",
+]
 
 
 def _add_command_modules() -> None:

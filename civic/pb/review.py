@@ -65,6 +65,17 @@ def add_verifier(conn: Connection, user_id: int, unit: str, actor: int | None) -
     record_audit(conn, actor, "pb.verifier_add", "users", user_id, reason=unit)
 
 
+def add_verifier_by_email(conn: Connection, email: str, unit: str, actor: int | None) -> int:
+    uid = conn.execute(
+        text("SELECT id FROM users WHERE lower(email) = lower(:e) AND deleted_at IS NULL"),
+        {"e": email},
+    ).scalar()
+    if uid is None:
+        raise PbError("not_found", "email", N_("Nie ma konta z tym adresem."), 404)
+    add_verifier(conn, uid, unit, actor)
+    return uid
+
+
 def verifier_units(conn: Connection, user_id: int | None) -> list[str]:
     if user_id is None:
         return []

@@ -1,0 +1,39 @@
+"""`civicmap editions …`: editions from the command line, the same civic.pb calls as the web."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from app.cli import main
+
+
+def test_editions_commands(db_url, engine, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    run = CliRunner().invoke
+    r = run(main, ["editions", "list"])
+    assert r.exit_code == 0, r.output
+    assert "2024\tclosed" in r.output and "2018\tclosed" in r.output
+    r = run(main, ["editions", "create", "2039", "--support-count", "20"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["support_count"] == 20
+    r = run(main, ["editions", "create", "2039"])
+    assert r.exit_code != 0 and "edition_exists" in r.output
+    r = run(main, ["editions", "set-phase", "2039", "voting", "2039-09-01", "2039-08-01"])
+    assert r.exit_code != 0 and "dates_order" in r.output
+    r = run(main, ["editions", "show", "2039", "--json"])
+    shown = json.loads(r.output)
+    assert {w["phase"] for w in shown["schedule"]} >= {"submission", "protests", "voting"}
+    r = run(main, ["editions", "synthetic-parcels", "-n", "2"])
+    assert r.exit_code == 0 and "4 synthetic parcels" in r.output
+    r = run(main, ["editions", "tick"])
+    assert r.exit_code == 0, r.output
+    with engine.connect() as conn:
+        n = conn.execute(
+            text(
+                "SELECT count(*) FROM audit_log WHERE target_table = 'pb_editions' AND target_id = 2039"
+            )
+        ).scalar_one()
+    assert n >= 10  # creation + the nine phases set
