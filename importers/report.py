@@ -42,6 +42,7 @@ class Rejection:
     reason: str
     field: str | None = None
     index: int = 0  # position in the source, to list rejections in reading order
+    code: str | None = None  # the validator's code (layers/validate.py), as the web forms answer
 
     def __str__(self) -> str:
         ident_ = f" [{self.external_id}]" if self.external_id else ""
@@ -72,9 +73,10 @@ class ImportReport:
         external_id: str | None = None,
         field: str | None = None,
         index: int | None = None,
+        code: str | None = None,
     ) -> None:
         at = self.read if index is None else index
-        self.rejected.append(Rejection(ref, external_id, reason, field, at))
+        self.rejected.append(Rejection(ref, external_id, reason, field, at, code))
 
     @property
     def accepted(self) -> int:

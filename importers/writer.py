@@ -328,13 +328,17 @@ def import_rows(
                 )
                 continue
             seen[ext] = ref
-            values, problems = validate_properties(lay, row.properties)
+            try:
+                values, problems = lv.validate(lay, row.properties)
+            except lv.UnknownFields as exc:
+                raise ImportFileError(str(exc)) from None
             if problems:
+                first = problems[0]
                 if len(problems) == 1:
-                    report.reject(ref, problems[0][1], ext, problems[0][0])
+                    reason = first.message
                 else:
-                    reason = "; ".join(f"{name}: {problem}" for name, problem in problems)
-                    report.reject(ref, reason, ext, problems[0][0])
+                    reason = "; ".join(f"{p.field}: {p.message}" for p in problems)
+                report.reject(ref, reason, ext, first.field, code=first.code)
                 continue
             try:
                 wkb, repaired = prepare_geometry(conn, lay, row.geometry, row.srid, repair)

@@ -292,3 +292,13 @@ def test_rows_as_mappings_and_unknown_layer(engine):
     assert report.imported == 1 and isinstance(report, ImportReport)
     with pytest.raises(ImportFileError, match="unknown layer"), engine.begin() as conn:
         import_rows(conn, "no-such-layer", [])
+
+
+def test_old_import_path_still_works():
+    """importers.common re-exports the split modules (app/cli.py and older code import it)."""
+    from importers import common, mapping, report
+
+    assert common.import_rows is writer.import_rows
+    assert common.FieldMapping is mapping.FieldMapping
+    assert common.ImportFileError is report.ImportFileError
+    assert common.validate_properties is validate_properties
