@@ -72,6 +72,7 @@ WEB_MODULES: tuple[str, ...] = (
     "app.security",
     "app.mail",
     "app.auth",
+    "app.residents.account",
     "app.moderation",
     "app.residents.propose",
     "app.residents.consult",

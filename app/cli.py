@@ -124,10 +124,10 @@ def users_group() -> None:
     pass
 
 
-def _app():
-    from app import create_app
+def _role_option():
+    from civic.accounts import ROLES
 
-    return create_app({"DATABASE_URL": db.database_url()})
+    return click.Choice(list(ROLES))
 
 
 @users_group.command("add", help="Create a confirmed account (or add roles to an existing one).")
@@ -139,7 +139,7 @@ def _app():
     multiple=True,
     default=("resident",),
     show_default=True,
-    type=click.Choice(["resident", "ngo", "council", "official", "planner", "moderator", "admin"]),
+    type=_role_option(),
     help="repeat for several roles",
 )
 @click.option("--district", type=int, default=None, help="district of residence (1-18)")
@@ -151,46 +151,29 @@ def _app():
     help="asked for (hidden) when left out; prefer the prompt over the shell history",
 )
 def users_add(email, name, roles, district, council_district, ngo_id, password) -> None:
-    from sqlalchemy import text
-
-    from app.auth import (
-        FormError,
-        create_user,
-        find_user_by_email,
-        validate_email,
-        validate_name,
-        validate_password,
-    )
+    # civic.accounts directly: no Flask app, no request context (messages are Polish)
+    from civic import accounts
     from civic.audit import record_audit
 
-    app = _app()
-    # a request context: messages and the language selector need one (Polish by default)
-    with app.test_request_context("/?lang=pl"), app.extensions["engine"].begin() as conn:
-        try:
-            email = validate_email(email)
-            name = validate_name(name)
-        except FormError as exc:
-            raise click.BadParameter(next(iter(exc.errors.values()))[1]) from exc
-        found = find_user_by_email(conn, email)
+    try:
+        email = accounts.validate_email(email)
+        name = accounts.validate_name(name)
+    except accounts.Invalid as exc:
+        raise click.BadParameter(exc.message()) from exc
+    with db.engine(db.database_url()).begin() as conn:
+        found = accounts.find_user_by_email(conn, email)
         if found:
             user = found[0]
-            conn.execute(
-                text(
-                    "UPDATE users SET roles = ARRAY(SELECT DISTINCT unnest(roles || :r)) "
-                    "WHERE id = :id"
-                ),
-                {"r": list(roles), "id": user.id},
-            )
-            record_audit(conn, None, "user.roles_add", "users", user.id, ",".join(roles))
+            accounts.add_roles(conn, user.id, roles, actor_id=None)
             click.echo(f"{email} exists (id {user.id}): roles {', '.join(roles)} added")
             return
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            validate_password(password, email)
-        except FormError as exc:
-            raise click.BadParameter(next(iter(exc.errors.values()))[1]) from exc
-        user = create_user(
+            accounts.validate_password(password, email)
+        except accounts.Invalid as exc:
+            raise click.BadParameter(exc.message()) from exc
+        user = accounts.create_user(
             conn,
             email,
             name,
@@ -201,7 +184,8 @@ def users_add(email, name, roles, district, council_district, ngo_id, password) 
             ngo_id=ngo_id,
             council_district=council_district,
         )
-        assert user is not None
+        if user is None:  # created by someone else since the lookup above
+            raise click.ClickException(f"{email} already has an account")
         record_audit(conn, None, "user.create_cli", "users", user.id, ",".join(roles))
     click.echo(f"created {email} (id {user.id}) with roles {', '.join(sorted(user.roles))}")
 
@@ -209,17 +193,10 @@ def users_add(email, name, roles, district, council_district, ngo_id, password) 
 @users_group.command("list", help="List accounts (deleted ones are left out unless --all).")
 @click.option("--all", "show_all", is_flag=True)
 def users_list(show_all: bool) -> None:
-    from sqlalchemy import text
+    from civic.accounts import list_users
 
     with db.engine(db.database_url()).connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT id, email, name, roles, district, confirmed_at IS NOT NULL AS confirmed, "
-                "deleted_at IS NOT NULL AS deleted, created_at FROM users "
-                + ("" if show_all else "WHERE deleted_at IS NULL ")
-                + "ORDER BY id"
-            )
-        ).all()
+        rows = list_users(conn, include_deleted=show_all)
     for r in rows:
         state = "deleted" if r.deleted else ("confirmed" if r.confirmed else "unconfirmed")
         click.echo(

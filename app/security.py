@@ -1,4 +1,5 @@
-"""CSRF protection, database-backed rate limits and strict request parsing.
+"""The web's guards: CSRF, rate limits (counted in the database by civic.ratelimit), body
+size and content type, strict JSON, cookie settings.
 
 Use from views and templates:
 
@@ -11,8 +12,8 @@ Use from views and templates:
 - ``@rate_limit("login", limit=5, per=60)``: counted per client IP + signed-in user, in the
   database (gunicorn runs several workers), on unsafe methods only by default; over the
   limit a 429 with a clear message and ``Retry-After``.
-- ``json_body()``: the request body as a JSON object, or 415 naming the content type that
-  came, or 400 for malformed JSON (NaN/Infinity and absurd nesting are refused too).
+- ``json_body()`` (also in app.forms): the request body as a JSON object, or 415 naming the
+  content type that came, or 400 for malformed JSON (NaN/Infinity and absurd nesting too).
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ import functools
 import hmac
 import json
 import logging
-import math
-import random
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,10 +31,10 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, jsonify, render_template, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from app.errors import wants_api
+from civic import ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -245,48 +243,10 @@ def client_ip() -> str:
 
 
 def _client_key() -> str:
-    from app.auth import current_user
-
-    user = current_user()
+    # app.auth registers its current_user here (so that this module does not import it)
+    who = current_app.extensions.get("civicmap.current_user")
+    user = who() if who else None
     return f"{client_ip()}|{user.id if user else '-'}"
-
-
-def hit(bucket: str, key: str, limit: int, per: int) -> int | None:
-    """Count one request; return None if allowed, else the seconds to wait.
-
-    A sliding window approximated by two fixed windows: the previous window's count
-    weighted by how much of it still overlaps. The counter is an upsert, so parallel
-    requests in several workers are each counted exactly once.
-    """
-    now = time.time()
-    window = int(now // per)
-    elapsed = (now % per) / per
-    from app import engine
-
-    with engine().begin() as conn:
-        row = conn.execute(
-            text(
-                """
-WITH up AS (
-    INSERT INTO rate_limits AS r (bucket, key, window_start, count, expires_at)
-    VALUES (:b, :k, :w, 1, now() + make_interval(secs => :keep))
-    ON CONFLICT (bucket, key, window_start) DO UPDATE SET count = r.count + 1
-    RETURNING count)
-SELECT (SELECT count FROM up),
-       coalesce((SELECT count FROM rate_limits
-                 WHERE bucket = :b AND key = :k AND window_start = :w - 1), 0)
-"""
-            ),
-            {"b": bucket, "k": key[:200], "w": window, "keep": 2 * per},
-        ).one()
-        if random.random() < 0.01:  # housekeeping now and then, not on every request
-            conn.execute(text("DELETE FROM rate_limits WHERE expires_at < now()"))
-    current, previous = row
-    estimate = previous * (1 - elapsed) + current
-    if estimate <= limit:
-        return None
-    # wait until the estimate falls back to the limit (at most the rest of this window + one)
-    return max(1, math.ceil((1 - elapsed) * per))
 
 
 def rate_limited_error(retry_after: int) -> RateLimited:
@@ -301,10 +261,12 @@ def rate_limited_error(retry_after: int) -> RateLimited:
 
 
 def check_rate(bucket: str, limit: int, per: int, key: str | None = None) -> None:
-    """Count one request against ``bucket`` and raise 429 when over ``limit`` per ``per`` s."""
+    """Count one request against ``bucket`` and raise 429 when over ``limit`` per ``per`` s
+    (counted in the database, :mod:`civic.ratelimit`)."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    retry = hit(bucket, key if key is not None else _client_key(), limit, per)
+    engine = current_app.extensions["engine"]
+    retry = ratelimit.hit(engine, bucket, key if key is not None else _client_key(), limit, per)
     if retry is not None:
         log.info("rate limit %s hit by %s", bucket, client_ip())
         raise rate_limited_error(retry)

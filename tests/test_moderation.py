@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from app.auth import User
-from app.moderation import hold_for_moderation, needs_moderation, notify, record_audit
+from civic.audit import notify, record_audit
+from civic.moderation import hold_for_moderation, needs_moderation
 
 AREA = (
     "ST_GeomFromText('POLYGON((19.930 50.058, 19.945 50.058, 19.945 50.066, "
@@ -228,7 +229,7 @@ def test_interface_functions(app, engine, make_user):
         entry = record_audit(conn, u.id, "test.action", "budget_proposals", 7, reason="why")
         notify(conn, u.id, "content_flagged", kind="budget_proposals", title="T", id=7)
         notify(conn, None, "content_flagged")  # no author: nothing to do
-        from app.moderation import list_notifications
+        from app.moderation.content import list_notifications
 
         notes = list_notifications(conn, u.id)
     assert entry > 0

@@ -10,7 +10,8 @@ import threading
 import pytest
 from flask import jsonify
 
-from app.security import json_body, mask_token, new_csrf_secret, rate_limit
+from app.forms import json_body
+from app.security import mask_token, new_csrf_secret, rate_limit
 
 _ip = itertools.count(1)
 

@@ -1,0 +1,1 @@
+"""The residents' web: accounts, proposals, consultations (one module per part)."""

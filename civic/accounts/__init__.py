@@ -1,0 +1,127 @@
+"""Accounts, framework-free: users and roles, password hashing, e-mail tokens, the storage of
+sessions, and a person's data (export, deletion). All the accounts' SQL is here; the web
+(app/auth.py, app/residents/account.py) and the CLI (``civicmap users``) call it.
+
+Passwords: argon2id (argon2-cffi, RFC 9106 low-memory profile), rehashed on login when the
+parameters change. Functions that hash take an optional ``hasher``: the web passes its own
+(fast, weak parameters under tests only); everything else gets :func:`default_hasher`.
+Tokens and session ids: only their SHA-256 is stored, so a copy of the database opens nothing.
+Bad input raises :class:`Invalid` with Polish msgids (marked with ``N_``) that the web
+translates when it shows them.
+
+The package: users.py (roles, the account fields' rules, passwords, registration, login),
+access.py (e-mail tokens, sessions), data.py (contributions, export, deletion). Import from
+``civic.accounts``.
+"""
+
+from civic.accounts.access import (
+    confirm_email,
+    consume_token,
+    create_session,
+    delete_session,
+    end_all_sessions,
+    issue_token,
+    peek_token,
+    reset_password,
+    session_user,
+    sha,
+    user_of_token,
+)
+from civic.accounts.data import (
+    close_account,
+    contributions,
+    delete_account,
+    export_user_data,
+    user_references,
+)
+from civic.accounts.users import (
+    CONFIRM_TTL,
+    EMAIL_MAX,
+    LAST_SEEN_EVERY,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    RESET_TTL,
+    ROLE_TITLES,
+    ROLES,
+    SESSION_TTL,
+    STAFF_ROLES,
+    TOKEN_MAX,
+    Invalid,
+    User,
+    add_roles,
+    authenticate,
+    check_login,
+    collect,
+    create_user,
+    default_hasher,
+    district_choices,
+    fast_hasher,
+    find_user_by_email,
+    get_user,
+    hash_password,
+    invalid,
+    is_author_or_staff,
+    list_users,
+    register,
+    update_profile,
+    validate_district,
+    validate_email,
+    validate_name,
+    validate_password,
+    verify_password,
+)
+
+__all__ = [
+    "CONFIRM_TTL",
+    "EMAIL_MAX",
+    "Invalid",
+    "LAST_SEEN_EVERY",
+    "NAME_MAX",
+    "PASSWORD_MAX",
+    "PASSWORD_MIN",
+    "RESET_TTL",
+    "ROLES",
+    "ROLE_TITLES",
+    "SESSION_TTL",
+    "STAFF_ROLES",
+    "TOKEN_MAX",
+    "User",
+    "add_roles",
+    "authenticate",
+    "check_login",
+    "close_account",
+    "collect",
+    "confirm_email",
+    "consume_token",
+    "contributions",
+    "create_session",
+    "create_user",
+    "default_hasher",
+    "delete_account",
+    "delete_session",
+    "district_choices",
+    "end_all_sessions",
+    "export_user_data",
+    "fast_hasher",
+    "find_user_by_email",
+    "get_user",
+    "hash_password",
+    "invalid",
+    "is_author_or_staff",
+    "issue_token",
+    "list_users",
+    "peek_token",
+    "register",
+    "reset_password",
+    "session_user",
+    "sha",
+    "update_profile",
+    "user_of_token",
+    "user_references",
+    "validate_district",
+    "validate_email",
+    "validate_name",
+    "validate_password",
+    "verify_password",
+]
