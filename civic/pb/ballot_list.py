@@ -1,7 +1,7 @@
 """The ballot list: positively verified projects (and upheld protests), numbered per pool.
 
 Numbers are given when staff publish the list (in the ballot-list or withdrawals phase):
-per pool (city-wide, then each district) in alphabetical order of the title, 1, 2, 3…
+per pool (city-wide, then each district) in Polish alphabetical order of the title, 1, 2, 3…
 Publishing again after withdrawals and merges renumbers (the numbers are unique per pool by a
 deferrable constraint, so a renumbering in one statement never collides halfway). Withdrawn
 and merged projects lose their number. The voting helper reads :func:`ballot_list`.
@@ -20,6 +20,13 @@ from civic.pb.errors import PbError
 from civic.pb.phases import require_phase
 
 ON_LIST = ("accepted_for_vote",)
+# Polish alphabetical order (the database's collation here is C: "Ł" would sort after "Z")
+_ALPHABET = "0123456789aąbcćdeęfghijklłmnńoóprsśtuvwxyzźż"
+_RANK = {c: i for i, c in enumerate(_ALPHABET)}
+
+
+def polish_key(title: str) -> tuple[int, ...]:
+    return tuple(_RANK.get(c, 100 + ord(c)) for c in title.lower())
 
 
 def ballot_list(conn: Connection, edition: int) -> list[dict[str, Any]]:
@@ -78,18 +85,25 @@ def publish_ballot_list(
         ),
         {"e": edition, "s": list(ON_LIST)},
     )
-    n = conn.execute(
+    rows = conn.execute(
         text(
-            """WITH numbered AS (
-                   SELECT id, row_number() OVER (PARTITION BY scope, pool_district
-                                                 ORDER BY lower(title), id) AS n
-                   FROM budget_proposals
-                   WHERE edition = :e AND status = ANY(:s) AND hidden_at IS NULL)
-               UPDATE budget_proposals p SET ballot_number = numbered.n
-               FROM numbered WHERE p.id = numbered.id"""
+            """SELECT id, title, scope, pool_district FROM budget_proposals
+               WHERE edition = :e AND status = ANY(:s) AND hidden_at IS NULL"""
         ),
         {"e": edition, "s": list(ON_LIST)},
-    ).rowcount
+    ).all()
+    pools: dict[tuple[str, int], list[Any]] = {}
+    for r in rows:
+        pools.setdefault((r.scope, r.pool_district), []).append(r)
+    n = 0
+    for members in pools.values():
+        members.sort(key=lambda r: (polish_key(r.title), r.id))
+        for number, r in enumerate(members, start=1):
+            conn.execute(
+                text("UPDATE budget_proposals SET ballot_number = :n WHERE id = :id"),
+                {"n": number, "id": r.id},
+            )
+            n += 1
     conn.execute(
         text(
             "UPDATE pb_editions SET ballot_published_at = coalesce(CAST(:at AS timestamptz), now())"
