@@ -16,6 +16,7 @@ requests on the shared, cached standard results and the expensive variants behin
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from geo import export as gx
 Column = gx.Column
 FORMATS = ("csv", "gpkg", "png")
 LANGS = ("pl", "en", "uk")
+RESERVED = ("api",)  # path segments of /planners/ that are not analyses
 
 
 @dataclass
@@ -242,6 +244,21 @@ class Analysis:
     def title(self, lang: str) -> str:
         return self.titles.get(lang) or self.titles["pl"]
 
+    def problems(self) -> list[str]:
+        """What this analysis lacks to be served (the registry's completeness test)."""
+        out = []
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", self.name) or self.name in RESERVED:
+            out.append(f"{self.name!r}: not a usable name (a-z, 0-9, '-'; not {RESERVED})")
+        out += [f"no {lang} title" for lang in LANGS if not self.titles.get(lang)]
+        if not self.summary:
+            out.append("no summary")
+        out += [f"unknown format {f!r}" for f in self.formats if f not in FORMATS]
+        if "png" in self.formats and self.chart is None:
+            out.append("png among the formats but no chart")
+        if not self.template.endswith(".html"):
+            out.append(f"template {self.template!r} is not an HTML template")
+        return out
+
     def job_params(self, values: Values) -> Values:
         """What makes the cache key: the values of the declared parameters."""
         return dict(values)
@@ -274,6 +291,7 @@ def generic_page(a: Analysis, conn: Connection, values: Values, payload: Payload
         ]
     )
     return {
+        "result": payload,
         "caption": table.title,
         "columns": [c.title or c.name for c in table.columns],
         "rows": rows,

@@ -9,15 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from geo import export as gx
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading ``'`` (OWASP "CSV injection")."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+from geo.export_csv import csv_safe
 
 
 def write_rows(
