@@ -28,7 +28,7 @@ bp = Blueprint("planners", __name__, url_prefix="/planners")
 
 @bp.get("")
 def index():
-    t = web.text()
+    t = web.speech()
     with engine().connect() as conn:
         overview = history.overview(conn, t)
     return render_template(
@@ -51,7 +51,7 @@ def index():
 @bp.get("/<analysis>")
 def page(analysis: str):
     a = web.analysis_or_404(analysis)
-    t = web.text()
+    t = web.speech()
     p = web.parsed(a, t)
     ctx: dict = {}
     if a.context is not None:
@@ -76,7 +76,7 @@ def _pending(st):
 @bp.get("/api/<analysis>.geojson")
 def api_map(analysis: str):
     a = web.analysis_or_404(analysis)
-    t = web.text()
+    t = web.speech()
     p = web.parsed_or_error(a, t)
     st, payload = web.result(a, p.values, web.inline_wait())
     if payload is None:
@@ -92,7 +92,7 @@ def api_map(analysis: str):
 def api_data(analysis: str):
     """The analysis' result as JSON: its parameters and its payload."""
     a = web.analysis_or_404(analysis)
-    p = web.parsed_or_error(a, web.text())
+    p = web.parsed_or_error(a, web.speech())
     st, payload = web.result(a, p.values, web.inline_wait())
     if payload is None:
         return _pending(st)
@@ -102,7 +102,7 @@ def api_data(analysis: str):
 @bp.get("/api/turnout.json")
 def api_turnout():
     """Ballots of the city-wide vote by the voter's district (the numbers of the history page)."""
-    p = web.parsed_or_error(history.ANALYSIS, web.text())
+    p = web.parsed_or_error(history.ANALYSIS, web.speech())
     with engine().connect() as conn:
         return jsonify(history.turnout_json(conn, p.values))
 
@@ -127,12 +127,7 @@ def job_status(key: str):
 @rate_limit("planners_file", limit=60, per=60, methods=("GET",))
 def export(analysis: str, fmt: str):
     if fmt not in FORMATS:
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            gettext("Nieznany format „%(f)s”: csv, gpkg albo png.", f=short(fmt, 20)),
-            "format",
-        )
+        raise _bad_format(fmt)
     a, chart_name = registry.get(analysis), analysis
     if a is None and (owner := registry.chart_owner(analysis)) is not None:
         a = owner  # a further chart of an analysis (history's "turnout"); its files are the owner's
@@ -141,13 +136,8 @@ def export(analysis: str, fmt: str):
     if a is None:
         raise ApiError(404, "not_found", gettext("Nie ma takiej analizy."), "view")
     if fmt not in a.formats:
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            gettext("Nieznany format „%(f)s”: csv, gpkg albo png.", f=short(fmt, 20)),
-            "format",
-        )
-    t = web.text()
+        raise _bad_format(fmt)
+    t = web.speech()
     p = web.parsed_or_error(a, t)
     st, payload = web.result(a, p.values, web.export_wait())
     if payload is None:
@@ -160,6 +150,15 @@ def export(analysis: str, fmt: str):
     if fmt == "png":
         return _png(a, chart_name, p, payload, t, base)
     return _file(a, fmt, p, payload, t, base)
+
+
+def _bad_format(fmt: str) -> ApiError:
+    return ApiError(
+        400,
+        "invalid_parameter",
+        gettext("Nieznany format „%(f)s”: csv, gpkg albo png.", f=short(fmt, 20)),
+        "format",
+    )
 
 
 def _png(a: Analysis, name: str, p: Parsed, payload, t: Text, base: str) -> Response:

@@ -13,7 +13,7 @@ from flask_babel import get_locale, gettext
 from app import engine
 from app.auth import current_user
 from app.errors import ApiError
-from app.layer_pages import page_map
+from app.views import page_map
 from civic.planning import jobs, registry
 from civic.planning.base import Analysis, Param, Parsed, generic_page, parse
 from civic.planning.text import Text
@@ -34,7 +34,7 @@ def _link(layer: str, feature_id: int) -> str | None:
     return url_for("layer_pages.feature_page", layer=layer, feature_id=feature_id)
 
 
-def text() -> Text:
+def speech() -> Text:
     return Text(gettext=gettext, lang=lang(), link=_link)
 
 
