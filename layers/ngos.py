@@ -132,6 +132,7 @@ LAYER = Layer(
             "int",
             t("Profil organizacji", "Organisation profile", "Профіль організації"),
             msip_name="ORG_ID",
+            filter=True,  # ?organisation_id= : the places of one profile (its page's map)
         ),
         Field(
             "districts_served",
