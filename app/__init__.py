@@ -79,6 +79,8 @@ WEB_MODULES: tuple[str, ...] = (
     "app.residents.geocode",
     "app.councils",
     "app.planners",
+    "app.ngos",
+    "app.initiatives",
     "app.pb",
 )
 
