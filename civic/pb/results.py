@@ -1,0 +1,319 @@
+"""Results of a budget edition, counted from the app's own ballot table.
+
+The **tally** is computed in SQL over ``ballots`` (the 569 074 real ballots of 2018–2024 that
+importers/pabulib.py loads, and every ballot cast online or on paper through civic/pb/voting.py,
+including the ones still in the urn, ``pb_urn``, waiting to be shuffled in): per project the
+number of ballots naming it (``votes``) and its **points** (``score``): on a Kraków ballot the
+1st choice gets 3 points, the 2nd 2 and the 3rd 1 (pabulib ``vote_type;ordinal``, 3 choices).
+
+**Kraków's rule** (the regulation's "greedy" rule, META ``rule;greedy``), per pool: order the
+pool's projects by points, fund each in turn if its cost still fits in what is left of the pool,
+skip one that does not fit and go on to the end of the list.
+
+**Tie-break** (equal points): more first-place votes (3-point choices) first, then more ballots
+naming the project, then the lower cost, then the external id (alphabetical) — a total order, so
+the result is reproducible. In the shipped data exactly one tie decides a funding (Czyżyny 2022:
+two projects with 40 points, only one fits): the city funded the one with more first-place
+votes (7 against 5) although fewer ballots named it (21 against 27); "more ballots first" would
+depart from the published result there, "more first choices first" reproduces it.
+
+The **departures** of a published result from the rule are the projects whose published
+``selected`` differs from what the rule funds on the same ballots; see :func:`compare`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from civic.pb.states import DECIDED_STATES
+
+POINTS = (3, 2, 1)  # points by ballot position (Kraków: 3 choices per pool)
+# projects that were on the ballot: the ballot list and every decided state
+ON_BALLOT_STATES = ("accepted_for_vote", *DECIDED_STATES)
+
+
+@dataclass
+class ProjectResult:
+    id: int
+    external_id: str
+    title: str
+    cost: Decimal
+    votes: int  # ballots naming the project (counted here)
+    score: int  # points (counted here)
+    first: int  # first-place votes
+    file_votes: int | None = None  # the published columns, where the source has them
+    file_score: int | None = None
+    published_selected: bool | None = None
+    funded: bool = False  # by the rule being computed
+    cumulative: Decimal = Decimal(0)  # cost of the funded projects so far, in rank order
+    rank: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "id": self.id,
+            "external_id": self.external_id,
+            "title": self.title,
+            "cost": float(self.cost),
+            "votes": self.votes,
+            "points": self.score,
+            "first_choices": self.first,
+            "funded": self.funded,
+            "cumulative_cost": float(self.cumulative),
+            "published_selected": self.published_selected,
+        }
+
+
+@dataclass
+class Pool:
+    edition: int
+    scope: str  # "citywide" | "district"
+    district: int  # 0 = city-wide
+    name: str
+    budget: Decimal
+    ballots: int = 0
+    projects: list[ProjectResult] = field(default_factory=list)
+    decided: bool = True  # False: MES asked for but not computed yet
+
+    @property
+    def key(self) -> str:
+        return "citywide" if self.district == 0 else f"district-{self.district}"
+
+    @property
+    def funded(self) -> list[ProjectResult]:
+        return [p for p in self.projects if p.funded]
+
+    @property
+    def spent(self) -> Decimal:
+        return sum((p.cost for p in self.funded), Decimal(0))
+
+    @property
+    def left(self) -> Decimal:
+        return self.budget - self.spent
+
+
+def pools(conn: Connection, edition: int) -> list[Pool]:
+    """The edition's pools, city-wide first, then the districts by number, with names."""
+    rows = conn.execute(
+        text(
+            """SELECT p.scope, p.district, p.budget, d.name
+               FROM budget_pools p LEFT JOIN districts d ON d.number = p.district
+               WHERE p.edition = :e ORDER BY p.district"""
+        ),
+        {"e": edition},
+    ).all()
+    return [Pool(edition, r.scope, r.district, r.name or "Kraków", Decimal(r.budget)) for r in rows]
+
+
+def editions(conn: Connection) -> list[int]:
+    """Editions that have pools (closed ones loaded from pabulib and those voted here)."""
+    return [
+        r[0] for r in conn.execute(text("SELECT DISTINCT edition FROM budget_pools ORDER BY 1"))
+    ]
+
+
+def _ballots_sql(conn: Connection, columns: str = "choices") -> str:
+    """The pool's ballots: the counted table and, once voting exists here, the urn."""
+    sql = f"SELECT {columns} FROM ballots WHERE edition = :e AND scope = :s AND district = :d"
+    if conn.execute(text("SELECT to_regclass('pb_urn') IS NOT NULL")).scalar_one():
+        sql += (
+            f" UNION ALL SELECT {columns} FROM pb_urn"
+            " WHERE edition = :e AND scope = :s AND district = :d"
+        )
+    return sql
+
+
+_TALLY = """
+WITH b AS ({ballots}), t AS (
+    SELECT c.pid, count(*) AS votes,
+           sum(coalesce((CAST(:points AS int[]))[c.pos], 0)) AS score,
+           count(*) FILTER (WHERE c.pos = 1) AS first
+    FROM b, unnest(b.choices) WITH ORDINALITY AS c(pid, pos)
+    GROUP BY c.pid
+)
+SELECT p.id, coalesce(p.external_id, 'id:' || p.id) AS external_id, p.title,
+       coalesce(p.final_cost, p.cost) AS cost,
+       p.votes AS file_votes, p.score AS file_score, p.selected,
+       coalesce(t.votes, 0) AS votes, coalesce(t.score, 0) AS score, coalesce(t.first, 0) AS first
+FROM budget_proposals p
+LEFT JOIN t ON t.pid = coalesce(p.external_id, 'id:' || p.id)
+WHERE p.edition = :e AND p.scope = :s AND p.status = ANY(:states)
+  AND (p.scope = 'citywide' OR p.pool_district = :d)
+"""
+
+
+def _params(pool: Pool) -> dict[str, Any]:
+    return {"e": pool.edition, "s": pool.scope, "d": pool.district}
+
+
+def tally(conn: Connection, pool: Pool) -> Pool:
+    """Fill ``pool.projects`` (in the rule's rank order) and ``pool.ballots``."""
+    params = {**_params(pool), "points": list(POINTS), "states": list(ON_BALLOT_STATES)}
+    rows = conn.execute(text(_TALLY.format(ballots=_ballots_sql(conn))), params).all()
+    pool.projects = [
+        ProjectResult(
+            id=r.id,
+            external_id=r.external_id,
+            title=r.title,
+            cost=Decimal(r.cost if r.cost is not None else 0),
+            votes=int(r.votes),
+            score=int(r.score),
+            first=int(r.first),
+            file_votes=r.file_votes,
+            file_score=r.file_score,
+            published_selected=r.selected,
+        )
+        for r in rows
+    ]
+    pool.projects.sort(key=rank_key)
+    for i, p in enumerate(pool.projects, 1):
+        p.rank = i
+    pool.ballots = int(
+        conn.execute(
+            text(f"SELECT count(*) FROM ({_ballots_sql(conn, '1')}) b"), _params(pool)
+        ).scalar_one()
+    )
+    return pool
+
+
+def rank_key(p: ProjectResult) -> tuple:
+    """Points, then first choices, then ballots naming it (all descending), then cost, id."""
+    return (-p.score, -p.first, -p.votes, p.cost, p.external_id)
+
+
+def _greedy_set(budget: Decimal, ordered: list[ProjectResult]) -> set[str]:
+    left, out = budget, set()
+    for p in ordered:
+        if p.cost <= left:
+            left -= p.cost
+            out.add(p.external_id)
+    return out
+
+
+def tie_decides(pool: Pool) -> bool:
+    """True when reversing the tie-break among equal points would fund a different set."""
+    reverse = sorted(
+        pool.projects,
+        key=lambda p: (-p.score, p.first, p.votes, -p.cost, [-ord(c) for c in p.external_id]),
+    )
+    return _greedy_set(pool.budget, reverse) != _greedy_set(pool.budget, pool.projects)
+
+
+def greedy(pool: Pool) -> Pool:
+    """Kraków's rule on a tallied pool: fund in rank order what still fits, skip the rest."""
+    left = pool.budget
+    spent = Decimal(0)
+    for p in pool.projects:
+        p.funded = p.cost <= left
+        if p.funded:
+            left -= p.cost
+            spent += p.cost
+        p.cumulative = spent
+    return pool
+
+
+RULES = ("greedy", "mes")
+
+
+def results(
+    conn: Connection, edition: int, rule: str = "greedy", stored_only: bool = False
+) -> list[Pool]:
+    """Every pool of the edition, tallied and decided by ``rule`` ("greedy" or "mes").
+
+    MES outcomes are kept in pb_mes_results (a city-wide pool takes minutes in pabutools);
+    ``stored_only`` leaves a pool whose MES outcome is not kept undecided (nothing funded,
+    ``pool.decided`` False) instead of computing it now."""
+    out = [tally(conn, pool) for pool in pools(conn, edition)]
+    if rule == "greedy":
+        return [greedy(p) for p in out]
+    if rule == "mes":
+        from civic.pb import mes
+
+        for p in out:
+            kept = mes.stored(conn, p)
+            if kept is not None:
+                mes.mark(p, kept)
+            elif stored_only:
+                p.decided = False
+            else:
+                mes.compute(conn, p)
+        return out
+    raise ValueError(f"unknown rule {rule!r} (greedy, mes)")
+
+
+def pool_ballots(conn: Connection, pool: Pool) -> list[list[str]]:
+    """The pool's ballots as lists of external ids in ballot order (for MES)."""
+    return [list(r[0]) for r in conn.execute(text(_ballots_sql(conn)), _params(pool))]
+
+
+# --- comparison with the published result -----------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    pool: Pool
+    votes_equal: bool
+    score_equal: bool
+    has_published: bool
+    selected_equal: bool | None
+    funded_not_published: list[ProjectResult]  # the rule funds it, the city did not
+    published_not_funded: list[ProjectResult]  # the city funded it, the rule does not
+    tied_at_line: bool  # a tie in points decides a funding (tie-break matters)
+
+    @property
+    def reproduced(self) -> bool:
+        return self.votes_equal and self.score_equal and self.selected_equal is not False
+
+    @property
+    def departs(self) -> bool:
+        return self.selected_equal is False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pool": self.pool.key,
+            "name": self.pool.name,
+            "votes_equal": self.votes_equal,
+            "score_equal": self.score_equal,
+            "has_published": self.has_published,
+            "selected_equal": self.selected_equal,
+            "funded_by_rule_not_published": [p.external_id for p in self.funded_not_published],
+            "published_not_funded_by_rule": [p.external_id for p in self.published_not_funded],
+            "tied_at_line": self.tied_at_line,
+        }
+
+
+def compare(pool: Pool) -> Comparison:
+    """A pool decided by :func:`greedy` against its source's ``votes``/``score``/``selected``."""
+    ps = pool.projects
+    has_published = any(p.published_selected is not None for p in ps)
+    votes_equal = all(p.file_votes is None or p.file_votes == p.votes for p in ps)
+    score_equal = all(p.file_score is None or p.file_score == p.score for p in ps)
+    a = [p for p in ps if p.funded and has_published and not p.published_selected]
+    b = [p for p in ps if not p.funded and p.published_selected]
+    tied = tie_decides(pool)
+    return Comparison(
+        pool,
+        votes_equal,
+        score_equal,
+        has_published,
+        (not a and not b) if has_published else None,
+        a,
+        b,
+        tied,
+    )
+
+
+def departures(conn: Connection, edition: int) -> list[Comparison]:
+    """Every pool of the edition compared with its published result."""
+    return [compare(p) for p in results(conn, edition, "greedy")]
+
+
+def share_with_funded(ballots: list[list[str]], funded: set[str]) -> float:
+    """Share of the ballots with at least one funded project."""
+    if not ballots:
+        return 0.0
+    return sum(1 for b in ballots if funded.intersection(b)) / len(ballots)
