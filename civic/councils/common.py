@@ -1,5 +1,6 @@
 """What every part of the councils' process shares: the tables, what the public sees, the
-queue filter and its SQL conditions, districts, membership and the domain's errors.
+queue filter and its SQL conditions, districts, membership and "not found" (:class:`NotFound`;
+field errors are civic.accounts' :class:`Invalid`, re-exported here).
 
 "In district n" means ``districts @> ARRAY[n]`` — the containment operator the GIN index
 on ``districts`` serves (``n = ANY(districts)`` means the same but no index can answer it).
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from civic.accounts import Invalid, invalid  # noqa: F401  (the domain's field errors)
 from geo import districts as gd
 from geo.schema import ident
 from layers import registry
@@ -184,25 +186,6 @@ def is_member(user: Any, district: int) -> bool:
 def is_own_council(user: Any, district: int) -> bool:
     """The user sits on this district's council (admins do not count)."""
     return bool(user and "council" in user.roles and user.council_district == district)
-
-
-# --- invalid input -----------------------------------------------------------------------------
-
-
-class Invalid(Exception):
-    """Field errors of a form: field -> (code, Polish msgid, its parameters).
-
-    The web translates the msgid when it shows it (``gettext(msgid, **params)``).
-    """
-
-    def __init__(self, errors: dict[str, tuple[str, str, dict[str, Any]]], status: int = 400):
-        super().__init__(", ".join(errors))
-        self.errors = errors
-        self.status = status
-
-
-def invalid(field: str, code: str, msgid: str, status: int = 400, **params: Any) -> Invalid:
-    return Invalid({field: (code, msgid, params)}, status=status)
 
 
 def short(text: str, limit: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from civic import N_
+from civic.accounts import collect
 from civic.audit import record_audit
 from civic.councils.common import (
     JUSTIFICATION_MAX,
     OPINIONS,
     RESOLUTION_REF_MAX,
     TABLES,
-    Invalid,
     NotFound,
     QueueFilter,
     Tables,
@@ -163,21 +163,6 @@ class OpinionForm:
     justification: str
     resolution_date: date
     resolution_ref: str | None
-
-
-def collect(*checks: Callable[[], Any]) -> list[Any]:
-    """Run every check and gather all field errors at once (a form shows them together)."""
-    errors: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    values = []
-    for check in checks:
-        try:
-            values.append(check())
-        except Invalid as exc:
-            errors.update(exc.errors)
-            values.append(None)
-    if errors:
-        raise Invalid(errors)
-    return values
 
 
 def validate_opinion(form: dict[str, Any], today: date | None = None) -> OpinionForm:
