@@ -321,7 +321,7 @@ def analyses() -> list[tuple[str, Callable[[Any], Any], Callable[[Any], str]]]:
     def hs(r: Any) -> str:
         return f"{r.n_points} pts, {r.n_tested} cells, {len(r.hot)} hot, {len(r.cold)} cold"
 
-    return [
+    spatial = [
         ("grid 500 m", lambda c: hex_grid(c, 500), lambda r: f"{len(r)} cells"),
         ("grid 250 m", lambda c: hex_grid(c, 250), lambda r: f"{len(r)} cells"),
         (
@@ -403,6 +403,27 @@ def analyses() -> list[tuple[str, Callable[[Any], Any], Callable[[Any], str]]]:
             lambda r: f"{r[0].inside_count} + {r[1].inside_count} inside",
         ),
     ]
+    return spatial + _planners()
+
+
+def _planners() -> list[tuple[str, Callable[[Any], Any], Callable[[Any], str]]]:
+    """Each analysis of the planners' registry (civic/planning) as its page computes it: the
+    payload for the default parameters (the job store caches it afterwards)."""
+    import json
+
+    from civic.planning import registry
+    from civic.planning.text import Text
+
+    def run(a: Any) -> Callable[[Any], Any]:
+        def go(conn: Any) -> Any:
+            return a.compute(conn, {p.name: p.default for p in a.params(conn, Text())})
+
+        return go
+
+    def size(r: Any) -> str:
+        return f"{len(json.dumps(r, default=str)) / 1e6:.1f} MB payload"
+
+    return [(f"planners/{a.name}: default parameters", run(a), size) for a in registry.all()]
 
 
 def _proc_cpu(pid: int) -> float | None:
