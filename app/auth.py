@@ -86,18 +86,6 @@ def create_user(conn: Connection, email: str, name: str, password: str, **kw) ->
 
 _sha = accounts.sha  # tests build session rows by hand
 
-# Moved to app/forms.py and civic/accounts.py; re-exported for modules that still import them
-# from here (drop once none does).
-from app.forms import (  # noqa: E402, F401
-    FormError,
-    collect,
-    field_error,
-    form_error_json,
-    form_error_response,
-    safe_next,
-)
-from civic.accounts import district_choices  # noqa: E402, F401
-
 # --- sessions -----------------------------------------------------------------------------------
 
 
