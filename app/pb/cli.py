@@ -4,12 +4,14 @@ the web; every change audited, with no actor: the command line)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from civic.pb import editions as ed
 from civic.pb import feasibility, phases, review, summary, support
 from civic.pb.errors import PbError
+from civic.pb.workflow import take_mails
 from geo import db
 
 
@@ -110,10 +112,33 @@ def tick_cmd() -> None:
             a = support.close_support_lists(conn, e["year"])
             b = review.expire_corrections(conn, e["year"])
             out.append((e["year"], len(a), len(b)))
-        return out
+        return out, take_mails(conn)
 
-    for year, a, b in _run(go):
+    out, mails = _run(go)
+    for year, a, b in out:
         click.echo(f"{year}: {a} without a support list, {b} uncorrected gaps rejected")
+    _mail(mails)
+
+
+def _mail(mails: list[dict]) -> None:
+    """The authors hear of the decisions made by the tick (in Polish: no reader's language)."""
+    import os
+
+    from civic.audit import MESSAGES
+    from civic.mail import MailSettings, send_mail
+    from geo.config import VAR_DIR
+
+    settings = MailSettings(
+        outbox=Path(os.environ.get("CIVICMAP_MAIL_OUTBOX") or VAR_DIR / "outbox"),
+        smtp_host=os.environ.get("CIVICMAP_SMTP_HOST") or None,
+        smtp_port=int(os.environ.get("CIVICMAP_SMTP_PORT") or 587),
+        smtp_user=os.environ.get("CIVICMAP_SMTP_USER") or None,
+        smtp_password=os.environ.get("CIVICMAP_SMTP_PASSWORD") or None,
+    )
+    for m in mails:
+        params = {k: v for k, v in m["params"].items()}
+        body = MESSAGES.get(m["key"], m["key"]) % params
+        send_mail(settings, m["to"], f"Budżet Obywatelski: {params.get('title', '')}", body)
 
 
 @editions.command("add-verifier")
