@@ -601,6 +601,7 @@ def import_prg_cmd(file: str, axis_order: str, dry_run: bool) -> None:
 # a list of click commands/groups added to `civicmap`.
 COMMAND_MODULES: list[str] = [
     "app.pb.cli",
+    "app.pb.results_cli",
 ]
 
 
