@@ -486,3 +486,60 @@ def test_advance_opens_next_phase_and_is_audited(engine, setup):
             )
         ).scalar_one()
         assert n == 1
+
+
+def test_concurrent_decisions_never_double(engine, setup):
+    """Two verifiers' clicks at the same moment: one decision, one refusal (row lock +
+    UNIQUE (proposal_id, stage)); the history has one line."""
+    with engine.begin() as conn:
+        author = add_user(conn, district=1)
+        pid = _new(conn, author, title="Równoległe decyzje")
+        _sign(conn, pid, 15)
+        review.formal_decide(conn, pid, setup["admin"], "complete", None, at(Y, 3, 18))
+    ok, refused = [], []
+    barrier = threading.Barrier(6)
+
+    def go(decision):
+        barrier.wait()
+        try:
+            with engine.begin() as c:
+                ok.append(
+                    review.merit_decide(
+                        c,
+                        pid,
+                        setup["verifier"],
+                        {k: True for k in review.CHECKLIST},
+                        "300000",
+                        decision,
+                        "powód",
+                        at(Y, 5, 1),
+                    )
+                )
+        except PbError as exc:
+            refused.append(exc.status)
+
+    threads = [threading.Thread(target=go, args=(d,)) for d in ["positive", "negative"] * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ok) == 1 and len(refused) == 5 and all(s == 409 for s in refused)
+    with engine.connect() as conn:
+        n = conn.execute(
+            text("SELECT count(*) FROM pb_reviews WHERE proposal_id = :p AND stage = 'merit'"),
+            {"p": pid},
+        ).scalar_one()
+        merit_lines = [h for h in workflow.history(conn, pid) if h["from_state"] == "under_review"]
+    assert n == 1 and len(merit_lines) == 1
+
+
+def test_protest_after_its_deadline(engine, setup):
+    with engine.begin() as conn:
+        author = add_user(conn, district=1)
+        pid = _new(conn, author, title="Spóźniony protest")
+        _sign(conn, pid, 15)
+        review.formal_decide(conn, pid, setup["admin"], "reject", "niekompletny", at(Y, 3, 18))
+        with pytest.raises(PbError) as exc:
+            protests.file_protest(conn, pid, author, "Protestuję, choć po terminie.", at(Y, 6, 20))
+        assert exc.value.code == "phase_closed" and exc.value.params["ends"] == f"{Y}-06-19"
+        assert workflow.get_proposal(conn, pid).status == "rejected"
