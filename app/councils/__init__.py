@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from app.councils import mail, opinions, priorities, queue, report  # noqa: F401  (routes)
 from app.councils.common import bp
-from civic.councils import notify_council  # noqa: F401  (until moderation publishes events)
 
 
 def init_app(app) -> None:

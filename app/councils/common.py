@@ -1,5 +1,6 @@
-"""The councils' blueprint and what its routes share: translating the domain's answers
-(opinion titles, statuses, money, field errors, "not found") for the reader."""
+"""The councils' blueprint and what its routes share: the domain's answers in the reader's
+language (opinion titles, statuses, money, "not found"). Field errors (civic's Invalid) go to
+app.forms.form_error_response as they are."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 from flask import Blueprint, abort, request
 from flask_babel import gettext
 
-from app.auth import FormError, deny
-from app.layer_pages import choice_title, format_value, lang
+from app.auth import deny
+from app.views import choice_title, format_value, lang
 from civic import councils
 from layers.base import Field
 
@@ -57,14 +58,6 @@ def found() -> Iterator[None]:
         if exc.what == "district":
             abort(404, description=gettext("Nie ma dzielnicy nr %(n)s.", n=exc.number))
         abort(404, description=gettext("W tej dzielnicy nie ma takiego projektu."))
-
-
-def form_error(exc: councils.Invalid) -> FormError:
-    """The domain's field errors, in the reader's language."""
-    return FormError(
-        {f: (code, gettext(msgid, **params)) for f, (code, msgid, params) in exc.errors.items()},
-        status=exc.status,
-    )
 
 
 def forbidden() -> Any:

@@ -10,19 +10,19 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from app import engine
-from app.auth import current_user, form_error_response, login_required
+from app.auth import current_user, login_required
 from app.councils.common import (
     bp,
     forbidden,
-    form_error,
     found,
     money,
     opinion_title,
     submitted_form,
 )
 from app.errors import wants_api
-from app.layer_pages import permalink
+from app.forms import form_error_response
 from app.security import rate_limit
+from app.views import permalink
 from civic import councils
 from civic.councils import OPINIONS, PROPOSALS
 from civic.councils.common import layer
@@ -59,7 +59,7 @@ def opinion(number: int, proposal_id: int):
                 conn, proposal_id=proposal_id, district=number, form=form, author_id=user.id
             )
     except councils.Invalid as exc:
-        return form_error_response(form_error(exc), "councils/opinion.html", form=form, **ctx)
+        return form_error_response(exc, "councils/opinion.html", form=form, **ctx)
     if wants_api():
         body = {
             "opinion": {

@@ -6,12 +6,11 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext, ngettext
 
 from app import engine
-from app.auth import current_user, field_error, form_error_response, login_required
+from app.auth import current_user, login_required
 from app.councils.common import (
     arg_int,
     bp,
     forbidden,
-    form_error,
     found,
     money,
     opinion_title,
@@ -19,8 +18,9 @@ from app.councils.common import (
     submitted_form,
 )
 from app.errors import wants_api
-from app.layer_pages import permalink
+from app.forms import field_error, form_error_response
 from app.security import rate_limit
+from app.views import permalink
 from civic import councils
 from civic.councils import PROPOSALS
 from civic.councils.common import layer
@@ -69,7 +69,7 @@ def _priorities(number: int):
                 conn, number, edition, form, [r["id"] for r in rows], user.id, vis
             )
     except councils.Invalid as exc:
-        return form_error_response(form_error(exc), TEMPLATE, form=form, **ctx)
+        return form_error_response(exc, TEMPLATE, form=form, **ctx)
     except councils.Stale:
         return form_error_response(
             field_error("ranks", "stale", gettext("Lista projektów zmieniła się. Odśwież stronę.")),

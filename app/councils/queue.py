@@ -11,7 +11,7 @@ from flask_babel import gettext
 from app import engine
 from app.auth import current_user
 from app.councils.common import PAGE_SIZE, arg_int, bp, found, money, opinion_title, status_title
-from app.layer_pages import (
+from app.views import (
     FilterControl,
     Option,
     choice_title,

@@ -14,8 +14,8 @@ from sqlalchemy import Connection
 
 from app import engine
 from app.councils.common import arg_int, bp, found, money, opinion_title, status_title
-from app.layer_pages import choice_title, lang, permalink
 from app.security import rate_limit
+from app.views import choice_title, lang, permalink
 from civic import councils
 from civic.councils import OPINIONS, PROPOSALS, Report
 from civic.councils.common import layer
