@@ -117,3 +117,28 @@ def test_point_and_unlocated(engine, parcels):
                     VALUES (2024, 'city-wide idea', 'citywide', 'submitted') RETURNING id""")
         ).scalar_one()
         assert feasibility.check(conn, nogeo).located is False
+
+
+def test_designation_rule_reports_each_feature(engine, parcels):
+    """A "designation" constraint (e.g. a zoning plan) lists every feature the project lies in."""
+    from layers import registry
+    from layers.constraints import Constraint, ConstraintLayer
+
+    zoning_like = ConstraintLayer(
+        registry.get("city-land"),
+        Constraint(
+            rule="designation",
+            titles={"pl": "Plan", "en": "Plan", "uk": "План"},
+            label_sql="f.parcel_id || ' (' || f.owner || ')'",
+        ),
+    )
+    city = next(p for p in parcels if p[1])
+    minx, miny, maxx, maxy = city[2].bounds
+    project = box(maxx - 30, miny + 20, maxx + 10, miny + 70)  # 75 % on the city parcel
+    with engine.begin() as conn:
+        pid = _insert(conn, project)
+        res = feasibility.check(conn, pid, layers=[zoning_like]).checks[0]
+        _, per = _shapely_shares(conn, pid, parcels)
+    shares = {o.label.split(" (")[0]: o.share for o in res.overlaps}
+    assert abs(shares[city[0]] - 75) < 1.0 and abs(shares[city[0]] - per[city[0]]) < 1.0
+    assert [k for k, _ in res.sentences] == ["inside", "inside"]
