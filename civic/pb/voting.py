@@ -1,0 +1,280 @@
+"""Voting in an edition: online by a confirmed account, on paper at a voting point.
+
+One ballot per person and edition across channels is guaranteed by the database alone:
+``pb_voter_register`` (PRIMARY KEY edition + identity key, civic/pb/register.py) and, for an
+account, the conditional ``UPDATE pb_declarations SET voted = true ... WHERE NOT voted``; both
+in the ballot's own transaction, so a second attempt — a double click, a second tab, a paper
+ballot after an online one — inserts nothing, whatever the concurrency. A refused attempt is
+logged (audit_log, action ``pb.vote_refused``, with the channel and the reason, never the
+choices). The ballot itself goes to the urn (civic/pb/ballots.py) without any link to the voter.
+
+The voting window is the edition's ``voting`` phase (civic/pb/phases.py). An extra check of the
+voter (an SMS code, mObywatel) would go in :func:`extra_check`, an extension point that accepts
+everyone today.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+
+from civic import N_
+from civic.audit import record_audit
+from civic.pb import ballots as B
+from civic.pb.errors import PbError
+from civic.pb.phases import require_phase
+from civic.pb.register import Identity, identity_key, parse_identity
+
+log = logging.getLogger(__name__)
+
+POINT_TYPES = ("library", "culture", "council_seat", "city_office")
+INVALID_REASONS = {
+    "too_many": N_("za dużo wskazanych projektów"),
+    "too_few": N_("za mało wskazanych projektów"),
+    "repeated": N_("ten sam projekt wskazany kilka razy"),
+    "unknown_project": N_("numer spoza listy do głosowania"),
+    "unreadable": N_("karta nieczytelna lub zniszczona"),
+    "other": N_("inny powód"),
+}
+
+
+@dataclass(frozen=True)
+class Cast:
+    edition: int
+    channel: str
+    valid: bool
+
+
+def extra_check(conn: Connection, user_id: int, answer: str | None) -> None:
+    """Extension point for a second factor (e.g. an SMS code); none is required today."""
+
+
+def _district(conn: Connection, value: Any) -> int:
+    try:
+        d = int(value)
+    except (TypeError, ValueError):
+        d = 0
+    name = conn.execute(text("SELECT name FROM districts WHERE number = :d"), {"d": d}).scalar()
+    if name is None:
+        raise PbError("unknown_district", "district", N_("Wybierz dzielnicę z listy."))
+    return d
+
+
+def declaration(conn: Connection, edition: int, user_id: int) -> dict | None:
+    row = conn.execute(
+        text(
+            "SELECT d.district, x.name, d.voted FROM pb_declarations d "
+            "JOIN districts x ON x.number = d.district WHERE d.edition = :e AND d.user_id = :u"
+        ),
+        {"e": edition, "u": user_id},
+    ).first()
+    return None if row is None else {"district": row.district, "name": row.name, "voted": row.voted}
+
+
+def declare_district(
+    conn: Connection, edition: int, user_id: int, district: Any, now: datetime | None = None
+) -> dict:
+    """Declare the district of residence once per edition (a second, different one: 409)."""
+    require_phase(conn, edition, "voting", now, field="edition")
+    d = _district(conn, district)
+    conn.execute(
+        text(
+            "INSERT INTO pb_declarations (edition, user_id, district) VALUES (:e, :u, :d) "
+            "ON CONFLICT (edition, user_id) DO NOTHING"
+        ),
+        {"e": edition, "u": user_id, "d": d},
+    )
+    got = declaration(conn, edition, user_id)
+    if got["district"] != d:
+        raise PbError(
+            "district_declared",
+            "district",
+            N_("W tej edycji wskazano już dzielnicę zamieszkania: %(name)s."),
+            409,
+            name=got["name"],
+        )
+    return got
+
+
+def _register(conn: Connection, edition: int, identity: Identity, channel: str) -> None:
+    first = conn.execute(
+        text(
+            "INSERT INTO pb_voter_register (edition, identity_key, channel) VALUES (:e, :k, :c) "
+            "ON CONFLICT DO NOTHING RETURNING edition"
+        ),
+        {"e": edition, "k": identity_key(identity), "c": channel},
+    ).first()
+    if first is None:
+        raise PbError("already_voted", "identity", N_("Ta osoba już głosowała w tej edycji."), 409)
+
+
+def _online(conn, edition, user_id, form, now) -> Cast:
+    require_phase(conn, edition, "voting", now, field="edition")
+    confirmed = conn.execute(
+        text("SELECT confirmed_at IS NOT NULL FROM users WHERE id = :u AND deleted_at IS NULL"),
+        {"u": user_id},
+    ).scalar()
+    if not confirmed:
+        raise PbError(
+            "unconfirmed", "account", N_("Głosowanie online wymaga potwierdzonego konta."), 403
+        )
+    decl = declaration(conn, edition, user_id)
+    if decl is None:
+        raise PbError("no_district", "district", N_("Najpierw wskaż dzielnicę zamieszkania."), 409)
+    identity = parse_identity(form.get("full_name"), form.get("birth_date"), form.get("address"))
+    extra_check(conn, user_id, form.get("extra_code"))
+    ballot = B.check_ballot(
+        conn, edition, decl["district"], form.get("citywide"), form.get("local")
+    )
+    marked = conn.execute(
+        text(
+            "UPDATE pb_declarations SET voted = true "
+            "WHERE edition = :e AND user_id = :u AND NOT voted RETURNING edition"
+        ),
+        {"e": edition, "u": user_id},
+    ).first()
+    if marked is None:
+        raise PbError("already_voted", "account", N_("Już oddano głos w tej edycji."), 409)
+    _register(conn, edition, identity, "internet")
+    B.put_in_urn(conn, ballot, "internet", None)
+    return Cast(edition, "internet", True)
+
+
+def voting_point(conn: Connection, value: Any) -> dict:
+    try:
+        vid = int(value)
+    except (TypeError, ValueError):
+        vid = 0
+    row = conn.execute(
+        text("SELECT id, name, type FROM civic_venues WHERE id = :i AND type = ANY(:t)"),
+        {"i": vid, "t": list(POINT_TYPES)},
+    ).first()
+    if row is None:
+        raise PbError("voting_point", "voting_point", N_("Wybierz punkt głosowania z listy."))
+    return dict(row._mapping)
+
+
+def _paper(conn, edition, form, now) -> Cast:
+    require_phase(conn, edition, "voting", now, field="edition")
+    point = voting_point(conn, form.get("voting_point"))
+    identity = parse_identity(form.get("full_name"), form.get("birth_date"), form.get("address"))
+    d = _district(conn, form.get("district"))
+    reason = (form.get("invalid_reason") or "").strip()
+    if reason:
+        if reason not in INVALID_REASONS:
+            raise PbError("invalid_reason", "invalid_reason", N_("Nieznany powód nieważności."))
+        _register(conn, edition, identity, "paper")
+        conn.execute(
+            text(
+                "INSERT INTO pb_invalid_ballots (edition, district, voting_point, reason, note) "
+                "VALUES (:e, :d, :p, :r, :n)"
+            ),
+            {
+                "e": edition,
+                "d": d,
+                "p": point["id"],
+                "r": reason,
+                "n": (form.get("note") or "").strip()[:500] or None,
+            },
+        )
+        return Cast(edition, "paper", False)
+    ballot = B.check_ballot(conn, edition, d, form.get("citywide"), form.get("local"))
+    _register(conn, edition, identity, "paper")
+    B.put_in_urn(conn, ballot, "paper", point["id"])
+    return Cast(edition, "paper", True)
+
+
+def _run(engine: Engine, fn, edition: int, actor: int | None, channel: str, *args) -> Cast:
+    """One attempt in one transaction; a refusal is logged in its own; then the urn may be
+    shuffled in (best effort: the ballot is already safe in the urn)."""
+    try:
+        with engine.begin() as conn:
+            cast = fn(conn, edition, *args)
+    except PbError as exc:
+        try:
+            with engine.begin() as conn:
+                record_audit(
+                    conn,
+                    actor,
+                    "pb.vote_refused",
+                    "pb_editions",
+                    edition,
+                    reason=f"{channel}: {exc.code} ({exc.field})",
+                )
+        except OperationalError:
+            log.warning("could not log a refused vote (database unavailable)")
+        raise
+    try:
+        with engine.begin() as conn:
+            B.flush(conn, edition)
+    except OperationalError:
+        log.warning("urn flush postponed (database unavailable)")
+    return cast
+
+
+def cast_online(
+    engine: Engine, edition: int, user_id: int, form: dict, now: datetime | None = None
+) -> Cast:
+    """An online ballot: ``form`` has full_name, birth_date, address and the two ranked parts
+    ``citywide`` and ``local`` (lists of 3 external ids, 1st choice first)."""
+    return _run(engine, _online, edition, user_id, "internet", user_id, form, now)
+
+
+def cast_paper(
+    engine: Engine, edition: int, staff_id: int, form: dict, now: datetime | None = None
+) -> Cast:
+    """A paper ballot entered by staff: voting_point, the voter's identity and district, and
+    the six numbers from the ballot list — or ``invalid_reason`` for an invalid card."""
+    return _run(engine, _paper, edition, staff_id, "paper", form, now)
+
+
+def has_voted(conn: Connection, edition: int, form: dict) -> bool:
+    """For the clerk, before entering a card: is this person already in the register?"""
+    identity = parse_identity(form.get("full_name"), form.get("birth_date"), form.get("address"))
+    return bool(
+        conn.execute(
+            text("SELECT 1 FROM pb_voter_register WHERE edition = :e AND identity_key = :k"),
+            {"e": edition, "k": identity_key(identity)},
+        ).first()
+    )
+
+
+def ballot_options(conn: Connection, edition: int, district: int | None) -> dict:
+    """What a voter chooses from: the city-wide list and the district's, by ballot number."""
+    rows = conn.execute(
+        text(
+            """SELECT p.id, p.external_id, p.ballot_number, p.title, p.scope, p.pool_district,
+                      coalesce(p.final_cost, p.cost) AS cost,
+                      ST_Y(ST_PointOnSurface(p.geom)) AS lat, ST_X(ST_PointOnSurface(p.geom)) AS lon
+               FROM budget_proposals p
+               WHERE p.edition = :e AND p.status = 'accepted_for_vote' AND p.external_id IS NOT NULL
+                 AND p.hidden_at IS NULL
+                 AND (p.scope = 'citywide' OR p.pool_district = :d)
+               ORDER BY p.scope, p.ballot_number NULLS LAST, p.title"""
+        ),
+        {"e": edition, "d": district or -1},
+    ).all()
+    items = [dict(r._mapping) for r in rows]
+    return {
+        "citywide": [r for r in items if r["scope"] == "citywide"],
+        "local": [r for r in items if r["scope"] == "district"],
+    }
+
+
+def voting_points(conn: Connection) -> list[dict]:
+    rows = conn.execute(
+        text("SELECT id, name, type, address FROM civic_venues WHERE type = ANY(:t) ORDER BY name"),
+        {"t": list(POINT_TYPES)},
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def close_urn(engine: Engine, edition: int) -> int:
+    """Shuffle whatever is left in the urn into ``ballots`` (when voting closes)."""
+    with engine.begin() as conn:
+        return B.flush(conn, edition, minimum=0)
