@@ -63,12 +63,9 @@ def content_security_policy(nonce: str, basemap: str) -> str:
 # has `init_app(app)`, or a blueprint `bp` (and optionally `admin_bp`) to register. Order matters:
 # security's checks run first.
 WEB_MODULES: tuple[str, ...] = (
-    "app.pages",
+    "app.public",
     "app.api",
-    "app.api_layers",
-    "app.layer_pages",
     "app.ogc",
-    "app.exports",
     "app.security",
     "app.mail",
     "app.auth",

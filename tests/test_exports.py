@@ -22,8 +22,8 @@ from click.testing import CliRunner
 from pyproj import CRS
 from sqlalchemy import text
 
-from app.exports import collections, export_frame, get_collection
 from geo import export as gx
+from layers.collections import collections, export_frame, get_collection
 
 FORMATS = ["gpkg", "shp", "geojson", "csv", "kml"]
 KML_SYSTEM = [

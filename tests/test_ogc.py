@@ -13,9 +13,9 @@ import test_ogc_testlayer as tl
 from pyproj import CRS, Transformer
 from sqlalchemy import text
 
-from app.exports import collections
 from geo.crs import NORTHING_FIRST
 from layers import registry
+from layers.collections import collections
 from layers.query import DEFAULT_LIMIT, MAX_LIMIT
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"

@@ -15,7 +15,7 @@ from pyproj import CRS
 from sqlalchemy import text
 from test_ogc_testlayer import SERVER_PRELOAD  # noqa: F401  (the server registers the layer)
 
-from app.exports import collections
+from layers.collections import collections
 from layers.query import FeatureQuery, where_clause
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"

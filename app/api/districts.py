@@ -1,10 +1,11 @@
-"""JSON API used by the maps and by other systems. GeoJSON is built in SQL."""
+"""GET /api/districts…: the district boundaries, one district, the district of a point (GeoJSON
+built in SQL by geo.districts)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from app import engine
+from app.db import engine
 from app.errors import ApiError
 from app.params import float_arg
 from geo import districts as gd

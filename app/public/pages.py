@@ -1,11 +1,12 @@
-"""Pages for people: the city map, district pages (their layers and lists: app/layer_pages.py)."""
+"""Pages for people: the city map (``/``) and the district pages (``/districts/<n>``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from app import engine
-from app.layer_pages import district_counts, district_spec, overview, page_map, past_budget
+from app.db import engine
+from app.public.lists import district_counts, overview, past_budget
+from app.views import district_spec, page_map
 from geo import districts as gd
 
 bp = Blueprint("pages", __name__)

@@ -1,0 +1,16 @@
+"""The JSON API the maps and other systems use: /api/districts… and /api/layers….
+
+Two blueprints, ``api`` (districts) and ``api_layers`` (every registered public layer); the
+features come from the one read path, layers.query.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.api import districts, layers
+
+    app.register_blueprint(districts.bp)
+    app.register_blueprint(layers.bp)
