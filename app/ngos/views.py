@@ -90,7 +90,7 @@ def profile(org_id: int):
             return error_response(
                 Invalid("organisation", "not_found", "Nie ma takiej organizacji.", 404)
             )
-        member = user is not None and profiles.is_member(conn, org_id, user.id)
+        member = user is not None and profiles.can_edit(conn, org_id, user.id, user.roles)
         staff = user is not None and user.has_role("moderator", "official")
         if org["status"] != "public" and not (member or staff):
             return error_response(
@@ -157,7 +157,9 @@ def claim_post():
         return jsonify(
             {"claim_id": started["claim_id"], "organisation_id": started["organisation_id"]}
         ), 201
-    return render_template("ngos/claim_sent.html", email=started["contact_email"])
+    return render_template(
+        "ngos/claim_sent.html", email=started["contact_email"], org_id=started["organisation_id"]
+    )
 
 
 @bp.get("/ngos/claim/confirm/<token>")

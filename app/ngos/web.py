@@ -16,58 +16,56 @@ from civic.ngos.common import Invalid
 
 log = logging.getLogger(__name__)
 
-# Field names as people read them (the domain's messages name the field by these).
-FIELD_LABELS = {
-    "name": "Nazwa",
-    "krs": "Numer KRS",
-    "contact_email": "E-mail organizacji",
-    "legal_form": "Forma prawna",
-    "fields": "Obszary działalności",
-    "target_groups": "Dla kogo",
-    "districts_served": "Dzielnice działania",
-    "service_area": "Obszar działania",
-    "opening_hours": "Godziny otwarcia",
-    "offer": "Oferta",
-    "website": "Strona WWW",
-    "public_email": "Publiczny e-mail",
-    "public_phone": "Publiczny telefon",
-    "address": "Adres",
-    "place_name": "Nazwa miejsca",
-    "geometry": "Miejsce na mapie",
-    "email": "E-mail",
-    "reason": "Uzasadnienie",
-    "title": "Tytuł",
-    "description": "Opis",
-    "city_task": "Co ma zrobić lub użyczyć miasto",
-    "schedule": "Harmonogram",
-    "starts_on": "Początek",
-    "ends_on": "Koniec",
-    "city_cost": "Wkład miasta (zł)",
-    "applicant_name": "Nazwa grupy wnioskodawców",
-    "co_applicants": "Współwnioskodawcy",
-    "hours": "Liczba godzin",
-    "work_kind": "Rodzaj pracy",
-    "item": "Rzecz",
-    "quantity": "Ilość",
-    "unit_value": "Wartość jednej sztuki (zł)",
-    "amount": "Kwota (zł)",
-    "pseudonym": "Pseudonim",
-    "delivered": "Wniesiono",
-    "usefulness": "Przydatność dla społeczności lokalnej",
-    "contribution": "Wkład własny wnioskodawców",
-    "extra": "Punkty dodatkowe",
-    "year": "Rok",
-    "hour_value": "Wartość godziny pracy (zł)",
-    "note": "Uwagi",
-}
-
 
 def N_(s: str) -> str:
+    """Mark a msgid for extraction (translated when shown)."""
     return s
 
 
-# so that pybabel extracts the labels
-_LABELS_EXTRACTED = [N_(v) for v in FIELD_LABELS.values()]
+# Field names as people read them (the domain's messages name the field by these).
+FIELD_LABELS = {
+    "name": N_("Nazwa"),
+    "krs": N_("Numer KRS"),
+    "contact_email": N_("E-mail organizacji"),
+    "legal_form": N_("Forma prawna"),
+    "fields": N_("Obszary działalności"),
+    "target_groups": N_("Dla kogo"),
+    "districts_served": N_("Dzielnice działania"),
+    "service_area": N_("Obszar działania"),
+    "opening_hours": N_("Godziny otwarcia"),
+    "offer": N_("Oferta"),
+    "website": N_("Strona WWW"),
+    "public_email": N_("Publiczny e-mail"),
+    "public_phone": N_("Publiczny telefon"),
+    "address": N_("Adres"),
+    "place_name": N_("Nazwa miejsca"),
+    "geometry": N_("Miejsce na mapie"),
+    "email": N_("E-mail"),
+    "reason": N_("Uzasadnienie"),
+    "title": N_("Tytuł"),
+    "description": N_("Opis"),
+    "city_task": N_("Co ma zrobić lub użyczyć miasto"),
+    "schedule": N_("Harmonogram"),
+    "starts_on": N_("Początek"),
+    "ends_on": N_("Koniec"),
+    "city_cost": N_("Wkład miasta (zł)"),
+    "applicant_name": N_("Nazwa grupy wnioskodawców"),
+    "co_applicants": N_("Współwnioskodawcy"),
+    "hours": N_("Liczba godzin"),
+    "work_kind": N_("Rodzaj pracy"),
+    "item": N_("Rzecz"),
+    "quantity": N_("Ilość"),
+    "unit_value": N_("Wartość jednej sztuki (zł)"),
+    "amount": N_("Kwota (zł)"),
+    "pseudonym": N_("Pseudonim"),
+    "delivered": N_("Wniesiono"),
+    "usefulness": N_("Przydatność dla społeczności lokalnej"),
+    "contribution": N_("Wkład własny wnioskodawców"),
+    "extra": N_("Punkty dodatkowe"),
+    "year": N_("Rok"),
+    "hour_value": N_("Wartość godziny pracy (zł)"),
+    "note": N_("Uwagi"),
+}
 
 
 def label(field: str) -> str:

@@ -455,6 +455,30 @@ def is_member(conn: Connection, org_id: int, user_id: int | None) -> bool:
     )
 
 
+def _preparing(conn: Connection, org_id: int, user_id: int) -> bool:
+    """The claimant of a new profile prepares it (places, offer) while it waits for moderation:
+    not public yet, no members yet, and this person's claim is open."""
+    return bool(
+        conn.execute(
+            text(
+                """SELECT 1 FROM ngo_organisations o JOIN ngo_claims c ON c.organisation_id = o.id
+                   WHERE o.id = :o AND o.status IN ('draft', 'pending') AND c.user_id = :u
+                     AND c.status IN ('unconfirmed', 'confirmed')
+                     AND NOT EXISTS (SELECT 1 FROM ngo_members m WHERE m.organisation_id = o.id)"""
+            ),
+            {"o": org_id, "u": user_id},
+        ).first()
+    )
+
+
+def can_edit(conn: Connection, org_id: int, user_id: int | None, roles: frozenset[str]) -> bool:
+    if user_id is None:
+        return False
+    return (
+        bool(roles & STAFF) or is_member(conn, org_id, user_id) or _preparing(conn, org_id, user_id)
+    )
+
+
 def require_editor(conn: Connection, org_id: int, user_id: int, roles: frozenset[str]) -> None:
     """A member of the organisation, or staff; else 403 (404 when there is no such profile)."""
     found = conn.execute(
@@ -462,7 +486,11 @@ def require_editor(conn: Connection, org_id: int, user_id: int, roles: frozenset
     ).first()
     if found is None:
         raise Invalid("organisation", "not_found", N_("Nie ma takiej organizacji."), 404)
-    if not (roles & STAFF) and not is_member(conn, org_id, user_id):
+    if (
+        not (roles & STAFF)
+        and not is_member(conn, org_id, user_id)
+        and not _preparing(conn, org_id, user_id)
+    ):
         raise Invalid(
             "organisation",
             "forbidden",
