@@ -111,3 +111,13 @@ def test_admin_creates_and_advances(make_user):
     assert make_user().post("/budget/admin/new", json={"year": 2038}).status_code == 403
     page = admin.get("/budget/2037/admin")
     assert page.status_code == 200
+
+
+@pytest.mark.parametrize("lang", ["en", "uk"])
+def test_pages_in_english_and_ukrainian(client, edition, lang):
+    r = client.get(f"/budget/{Y}?lang={lang}")
+    assert r.status_code == 200
+    body = r.get_data(as_text=True)
+    assert {"en": "Timeline", "uk": "Графік"}[lang] in body
+    assert "Harmonogram" not in body
+    assert client.get(f"/budget/{Y}/ballot?lang={lang}").status_code == 200
