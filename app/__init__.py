@@ -79,6 +79,7 @@ WEB_MODULES: tuple[str, ...] = (
     "app.ngos",
     "app.initiatives",
     "app.pb",
+    "app.pb.results",
 )
 
 

@@ -317,3 +317,98 @@ def share_with_funded(ballots: list[list[str]], funded: set[str]) -> float:
     if not ballots:
         return 0.0
     return sum(1 for b in ballots if funded.intersection(b)) / len(ballots)
+
+
+def share_funded(conn: Connection, pool: Pool, funded: set[str]) -> float | None:
+    """Share of the pool's ballots naming at least one funded project (in SQL)."""
+    row = conn.execute(
+        text(
+            f"SELECT count(*) AS n, count(*) FILTER (WHERE choices && CAST(:f AS text[])) AS hit "
+            f"FROM ({_ballots_sql(conn)}) b"
+        ),
+        {**_params(pool), "f": sorted(funded)},
+    ).one()
+    return (row.hit / row.n) if row.n else None
+
+
+def report(conn: Connection, edition: int) -> list[dict[str, Any]]:
+    """Per pool: the city's rule, the comparison with the published result, MES beside it
+    (when kept, see civic/pb/mes.py) and the share of voters with a funded project under each."""
+    from civic.pb import mes
+
+    out = []
+    for pool in results(conn, edition, "greedy"):
+        greedy_set = {p.external_id for p in pool.funded}
+        mes_set = mes.stored(conn, pool)
+        out.append(
+            {
+                "pool": pool,
+                "comparison": compare(pool),
+                "greedy": greedy_set,
+                "mes": mes_set,
+                "only_greedy": [
+                    p for p in pool.funded if mes_set is not None and p.external_id not in mes_set
+                ],
+                "only_mes": [
+                    p
+                    for p in pool.projects
+                    if mes_set and p.external_id in mes_set and not p.funded
+                ],
+                "share_greedy": share_funded(conn, pool, greedy_set),
+                "share_mes": None if mes_set is None else share_funded(conn, pool, mes_set),
+            }
+        )
+    return out
+
+
+def export_rows(conn: Connection, edition: int) -> list[dict[str, Any]]:
+    """One row per project of every pool (CSV / GPKG exports, the OGC collection)."""
+    rows = []
+    for r in report(conn, edition):
+        pool = r["pool"]
+        for p in pool.projects:
+            rows.append(
+                {
+                    "edition": edition,
+                    "pool": pool.key,
+                    "pool_name": pool.name,
+                    "proposal_id": p.id,
+                    **p.as_dict(),
+                    "funded_greedy": p.external_id in r["greedy"],
+                    "funded_mes": None if r["mes"] is None else p.external_id in r["mes"],
+                }
+            )
+    return rows
+
+
+def export_gpkg(conn: Connection, edition: int) -> bytes:
+    """The edition's results as a GeoPackage in EPSG:2178 (MSIP's CRS; PL-2000 zone 7). A
+    project without a location (all pabulib projects) has an empty geometry."""
+    import tempfile
+    from pathlib import Path
+
+    import geopandas as gpd
+    from shapely import wkb
+
+    rows = export_rows(conn, edition)
+    geoms = dict(
+        conn.execute(
+            text(
+                "SELECT id, ST_AsBinary(ST_Transform(geom, 2178)) FROM budget_proposals "
+                "WHERE id = ANY(:ids) AND geom IS NOT NULL"
+            ),
+            {"ids": [r["proposal_id"] for r in rows]},
+        ).all()
+    )
+    frame = gpd.GeoDataFrame(
+        rows,
+        geometry=[
+            wkb.loads(bytes(geoms[r["proposal_id"]])) if r["proposal_id"] in geoms else None
+            for r in rows
+        ],
+        crs="EPSG:2178",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"results_{edition}.gpkg"
+        frame.to_file(path, driver="GPKG", layer=f"results_{edition}")
+        return path.read_bytes()

@@ -278,3 +278,36 @@ def close_urn(engine: Engine, edition: int) -> int:
     """Shuffle whatever is left in the urn into ``ballots`` (when voting closes)."""
     with engine.begin() as conn:
         return B.flush(conn, edition, minimum=0)
+
+
+def review(conn: Connection, edition: int, user_id: int, form: dict) -> dict:
+    """The review step before casting: everything checked as the cast will check it, nothing
+    written; returns the chosen projects with their points, in ballot order."""
+    require_phase(conn, edition, "voting", None, field="edition")
+    decl = declaration(conn, edition, user_id)
+    if decl is None:
+        raise PbError("no_district", "district", N_("Najpierw wskaż dzielnicę zamieszkania."), 409)
+    if decl["voted"]:
+        raise PbError("already_voted", "account", N_("Już oddano głos w tej edycji."), 409)
+    parse_identity(form.get("full_name"), form.get("birth_date"), form.get("address"))
+    ballot = B.check_ballot(
+        conn, edition, decl["district"], form.get("citywide"), form.get("local")
+    )
+    titles = dict(
+        conn.execute(
+            text("SELECT external_id, title FROM budget_proposals WHERE external_id = ANY(:x)"),
+            {"x": [*ballot.citywide, *ballot.local]},
+        ).all()
+    )
+    part = lambda ids: [  # noqa: E731
+        {"external_id": x, "title": titles.get(x, x), "points": pts}
+        for x, pts in zip(ids, (3, 2, 1), strict=True)
+    ]
+    return {"district": decl, "citywide": part(ballot.citywide), "local": part(ballot.local)}
+
+
+def district_list(conn: Connection) -> list[dict]:
+    return [
+        dict(r._mapping)
+        for r in conn.execute(text("SELECT number, name FROM districts ORDER BY number"))
+    ]

@@ -1,0 +1,88 @@
+"""Results pages of the participatory budget (``/budget/<year>/results``): per pool the
+ranking by Kraków's rule with the funding line, where the published result departs from the
+rule, the Method of Equal Shares beside it, turnout per district; CSV and GPKG (EPSG:2178)
+exports. Also registers the voting pages (app/pb/vote.py): one WEB_MODULES line for both."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, jsonify, render_template
+
+from app.db import engine
+from app.errors import wants_api
+from civic.pb import ballots as B
+from civic.pb import results as R
+
+bp = Blueprint("pb_results", __name__, url_prefix="/budget")
+
+
+def init_app(app) -> None:
+    from app.pb import vote
+
+    app.register_blueprint(bp)
+    app.register_blueprint(vote.bp)
+
+
+def _report(year: int):
+    with engine().connect() as conn:
+        if year not in R.editions(conn):
+            abort(404)
+        return R.report(conn, year), B.turnout(conn, year)
+
+
+@bp.get("/<int:year>/results")
+def results(year: int):
+    report, turnout = _report(year)
+    if wants_api():
+        return jsonify(
+            {
+                "edition": year,
+                "pools": [
+                    {
+                        **r["comparison"].as_dict(),
+                        "budget": float(r["pool"].budget),
+                        "ballots": r["pool"].ballots,
+                        "greedy": sorted(r["greedy"]),
+                        "mes": None if r["mes"] is None else sorted(r["mes"]),
+                        "share_greedy": r["share_greedy"],
+                        "share_mes": r["share_mes"],
+                    }
+                    for r in report
+                ],
+                "turnout": turnout,
+            }
+        )
+    return render_template("pb/results.html", year=year, report=report, turnout=turnout)
+
+
+@bp.get("/<int:year>/results.csv")
+def results_csv(year: int):
+    with engine().connect() as conn:
+        if year not in R.editions(conn):
+            abort(404)
+        rows = R.export_rows(conn, year)
+    buf = io.StringIO()
+    buf.write("\ufeff")  # Excel reads UTF-8 with a BOM
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["edition"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        buf.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="results_{year}.csv"'},
+    )
+
+
+@bp.get("/<int:year>/results.gpkg")
+def results_gpkg(year: int):
+    with engine().connect() as conn:
+        if year not in R.editions(conn):
+            abort(404)
+        data = R.export_gpkg(conn, year)
+    return Response(
+        data,
+        mimetype="application/geopackage+sqlite3",
+        headers={"Content-Disposition": f'attachment; filename="results_{year}_2178.gpkg"'},
+    )
