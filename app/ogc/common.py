@@ -39,15 +39,9 @@ assert set(CRS_CODES) - {gx.CRS84} == set(SUPPORTED)
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 COMMON_PARAMS = {"f", "lang"}
-ITEMS_PARAMS = COMMON_PARAMS | {
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "limit",
-    "offset",
-    "datetime",
-    "district",
-}
+# The items' own query parameters, in the order the OpenAPI document lists them.
+ITEMS_QUERY = ("bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "district")
+ITEMS_PARAMS = COMMON_PARAMS | set(ITEMS_QUERY)
 
 
 class OgcError(Exception):

@@ -10,6 +10,7 @@ from app.ogc.common import (
     CRS_CODES,
     GEOJSON,
     HTML,
+    ITEMS_QUERY,
     JSON,
     OPENAPI,
     filter_fields,
@@ -216,20 +217,7 @@ def openapi_doc() -> dict:
             "get": {
                 "summary": f"{coll.layer.title('en')} — features",
                 "operationId": f"getFeatures-{cid}",
-                "parameters": [
-                    {"$ref": ref + n}
-                    for n in (
-                        "f",
-                        "bbox",
-                        "bbox-crs",
-                        "crs",
-                        "limit",
-                        "offset",
-                        "datetime",
-                        "district",
-                    )
-                ]
-                + filters,
+                "parameters": [{"$ref": ref + n} for n in ("f", *ITEMS_QUERY)] + filters,
                 "responses": items_ok,
             }
         }
