@@ -219,19 +219,24 @@ def legend(values: dict[str, Any], payload: dict[str, Any] | None, t: Text):
         confidence_label(lv) for lv in confidence_levels(alpha)
     ]
     counts = (summary or {}).get("counts", {})
-    out = []
-    for i, conf in enumerate(levels):
-        out.append(
-            {
-                "key": f"hot_{conf}",
-                "color": HOT_COLORS[min(i, len(HOT_COLORS) - 1)],
-                "stroke": "#67001f",
-                "weight": 2.5 - 0.5 * min(i, 2),
-                "fill": 0.8,
-                "title": t.gettext("gorący punkt, ufność %(c)s %%", c=conf),
-                "count": counts.get(f"hot_{conf}", 0),
-            }
-        )
+
+    def spot(kind: str, i: int, conf: str, title: str) -> dict[str, Any]:
+        hot = kind == "hot"
+        colors = HOT_COLORS if hot else COLD_COLORS
+        return {
+            "key": f"{kind}_{conf}",
+            "color": colors[min(i, len(colors) - 1)],
+            "stroke": "#67001f" if hot else "#053061",
+            "weight": 2.5 - 0.5 * min(i, 2),
+            "fill": 0.8,
+            "title": title,
+            "count": counts.get(f"{kind}_{conf}", 0),
+        }
+
+    out = [
+        spot("hot", i, conf, t.gettext("gorący punkt, ufność %(c)s %%", c=conf))
+        for i, conf in enumerate(levels)
+    ]
     out.append(
         {
             "key": "not_significant",
@@ -243,18 +248,10 @@ def legend(values: dict[str, Any], payload: dict[str, Any] | None, t: Text):
             "count": counts.get("not_significant", 0),
         }
     )
-    for i, conf in reversed(list(enumerate(levels))):
-        out.append(
-            {
-                "key": f"cold_{conf}",
-                "color": COLD_COLORS[min(i, len(COLD_COLORS) - 1)],
-                "stroke": "#053061",
-                "weight": 2.5 - 0.5 * min(i, 2),
-                "fill": 0.8,
-                "title": t.gettext("zimny punkt, ufność %(c)s %%", c=conf),
-                "count": counts.get(f"cold_{conf}", 0),
-            }
-        )
+    out += [
+        spot("cold", i, conf, t.gettext("zimny punkt, ufność %(c)s %%", c=conf))
+        for i, conf in reversed(list(enumerate(levels)))
+    ]
     out.append(
         {
             "key": "not_tested",
