@@ -9,7 +9,7 @@ from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 from sqlalchemy.exc import OperationalError
 
-from geo import db
+from geo import db as geo_db
 from geo.cities import get_city
 from geo.config import ROOT, Settings
 
@@ -113,8 +113,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.config.setdefault("DATABASE_URL", config.get("DATABASE_URL") if config else None)
     if not app.config["DATABASE_URL"]:
-        app.config["DATABASE_URL"] = db.database_url()
-    app.extensions["engine"] = db.engine(app.config["DATABASE_URL"])
+        app.config["DATABASE_URL"] = geo_db.database_url()
+    app.extensions["engine"] = geo_db.engine(app.config["DATABASE_URL"])
     app.extensions["city"] = get_city(app.config["CITY"])
 
     Babel(app, locale_selector=select_locale)
@@ -158,7 +158,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/healthz")
     def healthz():
         try:
-            return {"status": "ok", **db.versions(app.config["DATABASE_URL"])}
+            return {"status": "ok", **geo_db.versions(app.config["DATABASE_URL"])}
         except OperationalError as exc:
             return {"status": "unavailable", "error": str(exc.orig).splitlines()[0]}, 503
 

@@ -222,12 +222,12 @@ def export_cmd(layer: str, fmt: str, crs: str | None, district: int | None, outp
     import tempfile
     from pathlib import Path
 
-    from app.exports import export_collection, get_collection
     from geo import export as gx
+    from layers.collections import export_collection, get_collection
 
     coll = get_collection(layer)
     if coll is None:
-        from app.exports import collections
+        from layers.collections import collections
 
         names = ", ".join(c.name for c in collections())
         raise click.BadParameter(
@@ -242,7 +242,7 @@ def export_cmd(layer: str, fmt: str, crs: str | None, district: int | None, outp
         raise click.BadParameter(str(exc), param_hint="--crs") from None
     eng = db.engine(db.database_url())
     if district is not None:
-        from app.exports import district_count
+        from layers.collections import district_count
 
         with eng.connect() as conn:
             n = district_count(conn)
