@@ -13,6 +13,7 @@ MODULES = [
     "civic.planning.revitalisation",
     "civic.planning.coverage",
     "civic.planning.duplicates",
+    "civic.planning.ngo_reach",
 ]
 
 _ANALYSES: dict[str, Analysis] = {}
