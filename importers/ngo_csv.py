@@ -28,7 +28,9 @@ The delimiter (``,`` ``;`` or tab) is detected from the header line. The file mu
 (a BOM, as Excel writes it, is fine); give ``encoding="cp1250"`` for a Windows export.
 A file that cannot be decoded, lacks the ``name`` column or any coordinate columns, or is
 not CSV at all is refused as a whole; a row with a bad KRS, unknown field code or missing
-coordinates is rejected with its reason while the others are imported.
+coordinates is rejected with its reason while the others are imported. An entry that an
+organisation has claimed (a place of its profile, civic/ngos) is not overwritten by a
+re-import: its row is reported as rejected (field ``external_id``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from geo.cities import City
 from geo.names import match_name, normalise, roman_to_int
@@ -305,6 +307,15 @@ class _Rejected(Row):
         self.errors = errors
 
 
+def _claimed(conn: Connection) -> set[str]:
+    """External ids of the entries an organisation profile has claimed (civic/ngos)."""
+    sql = text("SELECT external_id FROM ngo_locations WHERE organisation_id IS NOT NULL")
+    if conn.in_transaction():
+        return set(conn.execute(sql).scalars())
+    with conn.begin():  # not left open: the import's own transaction starts afterwards
+        return set(conn.execute(sql).scalars())
+
+
 def import_ngo_csv(
     conn: Connection,
     path: str | Path,
@@ -320,9 +331,22 @@ def import_ngo_csv(
     if path.stat().st_size == 0:
         raise ImportFileError("empty file (0 bytes)", path.name)
     report = ImportReport(source=path.name, layer=LAYER.name, dry_run=dry_run)
+    # An entry an organisation has claimed is kept current by its profile (civic/ngos):
+    # a re-import does not overwrite it.
+    claimed = _claimed(conn)
 
     def rows() -> Iterator[Row]:
         for row in ngo_rows(path, city, encoding):
+            if not isinstance(row, _Rejected) and row.external_id in claimed:
+                report.read += 1
+                report.reject(
+                    row.ref,
+                    "claimed by an organisation profile (its members keep it current); "
+                    "not overwritten",
+                    row.external_id,
+                    "external_id",
+                )
+                continue
             if isinstance(row, _Rejected):
                 report.read += 1
                 reason = "; ".join(f"{f}: {r}" if len(row.errors) > 1 else r for f, r in row.errors)

@@ -322,3 +322,25 @@ def test_find_an_organisation(engine, people):
             with pytest.raises(Invalid) as exc:
                 find.parse_search(args)
             assert exc.value.field == field
+
+
+def test_a_reimport_does_not_overwrite_a_claimed_entry(engine, tmp_path, people):
+    from geo.cities import KRAKOW
+    from importers.ngo_csv import import_ngo_csv
+
+    csv = tmp_path / "ngo.csv"
+    csv.write_text(
+        "name;krs;lon;lat;fields;external_id\n"
+        "Stowarzyszenie CSV (stara nazwa);0000999888;19.95;50.05;culture;csv:1\n"
+        "Nowe Koło;;19.94;50.06;sport;csv:2\n",
+        encoding="utf-8",
+    )
+    with engine.connect() as conn:
+        report = import_ngo_csv(conn, csv, KRAKOW)
+    assert report.imported == 1
+    assert [r.field for r in report.rejected] == ["external_id"]
+    with engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT external_id, name FROM ngo_locations WHERE external_id LIKE 'csv:%'")
+        ).all()
+    assert dict(names) == {"csv:1": "Stowarzyszenie CSV", "csv:2": "Nowe Koło"}
