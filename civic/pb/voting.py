@@ -126,6 +126,8 @@ def _online(conn, edition, user_id, form, now) -> Cast:
     decl = declaration(conn, edition, user_id)
     if decl is None:
         raise PbError("no_district", "district", N_("Najpierw wskaż dzielnicę zamieszkania."), 409)
+    if decl["voted"]:  # a fast answer only: the conditional UPDATE below is the guarantee
+        raise PbError("already_voted", "account", N_("Już oddano głos w tej edycji."), 409)
     identity = parse_identity(form.get("full_name"), form.get("birth_date"), form.get("address"))
     extra_check(conn, user_id, form.get("extra_code"))
     ballot = B.check_ballot(
