@@ -7,9 +7,11 @@ import re
 
 import pytest
 from conftest import login_page, run_axe
+from propose_support import DECLARED, open_edition
 from sqlalchemy import text
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("open_edition")]
+assert open_edition  # a module-scoped fixture: an edition open for submissions
 
 # Plac Centralny, Nowa Huta: a ~250 m quadrilateral around it.
 NOWA_HUTA = [(50.0705, 20.0355), (50.0705, 20.0395), (50.0728, 20.0395), (50.0728, 20.0355)]
@@ -74,6 +76,8 @@ def test_draw_polygon_in_nowa_huta_and_submit(page, live_server, make_user, engi
     page.fill("#description", "Drzewa i ławki w cieniu.")
     page.select_option("#category", "urban greenery")
     page.fill("#cost", "250 000")
+    page.check("#declared_residency")
+    page.check("#declared_district_residency")
     page.click("button[value=submit]")
     pid = proposal_id(page)
     assert page.text_content("h1") == "Cień na Placu Centralnym"
@@ -150,6 +154,13 @@ def test_keyboard_only_propose(page, live_server, make_user, engine):
     assert page.input_value("#category") != ""
     tab_to(page, "#cost")
     kb.type("40000")
+    tab_to(page, "#declared_residency")
+    kb.press("Space")
+    tab_to(page, "#declared_district_residency")
+    kb.press("Space")
+    assert page.is_checked("#declared_residency") and page.is_checked(
+        "#declared_district_residency"
+    )
     tab_to(page, "button[value=submit]")
     kb.press("Enter")
     pid = proposal_id(page)
@@ -178,6 +189,7 @@ def test_script_title_never_runs(page, live_server, make_user):
             "description": '<img src=x onerror="alert(2)">',
             "category": "culture",
             "cost": "10000",
+            **DECLARED,
         },
     )
     assert r.status_code == 303, r.data[:500]
@@ -218,6 +230,7 @@ def test_axe(page, live_server, make_user, path):
             "description": "Opis.",
             "category": "culture",
             "cost": "10000",
+            **DECLARED,
         },
     )
     pid = r.headers["Location"].rsplit("/", 1)[1] if r.status_code == 303 else "1"

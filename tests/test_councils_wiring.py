@@ -8,11 +8,15 @@ import json
 import uuid
 
 import pytest
+from propose_support import DECLARED, open_edition
 from sqlalchemy import text
 
 # a small square on Ruczaj (district VIII Dębniki)
 RUCZAJ = [[19.900, 50.030], [19.902, 50.030], [19.902, 50.031], [19.900, 50.031], [19.900, 50.030]]
 JSON = {"Accept": "application/json"}
+
+pytestmark = pytest.mark.usefixtures("open_edition")
+assert open_edition  # a module-scoped fixture: an edition open for submissions
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +58,7 @@ def proposal_form(**over) -> dict:
         "description": "Ławki i drzewa.",
         "category": "public space",
         "cost": "90 000",
+        **DECLARED,
     }
     data.update(over)
     return data

@@ -8,6 +8,7 @@ import json
 import uuid
 
 import pytest
+from propose_support import DECLARED, open_edition
 from sqlalchemy import text
 
 from importers.writer import Row, import_rows
@@ -25,6 +26,9 @@ NOWA_HUTA = [
 ]
 PLAC_CENTRALNY = {"type": "Point", "coordinates": [20.0375, 50.0717]}
 
+pytestmark = pytest.mark.usefixtures("open_edition")
+assert open_edition  # a module-scoped fixture: an edition open for submissions
+
 
 def form(**overrides) -> dict:
     data = {
@@ -37,6 +41,7 @@ def form(**overrides) -> dict:
         "description": "Nowe ławki i zieleń wokół placu.",
         "category": "public space",
         "cost": "120 000",
+        **DECLARED,
     }
     data.update(overrides)
     return data

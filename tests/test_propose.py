@@ -1,4 +1,5 @@
-"""Issue 4: the /propose form, drafts, submission, photos, browsing, permalinks and supports."""
+"""Issue 4: the /propose form, drafts, submission, photos, browsing, permalinks and supports;
+issue 9: a proposal goes into the budget edition open for submissions, under its rules."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import uuid
 import pytest
 from conftest import parallel_posts
 from PIL import Image
+from propose_support import DECLARED, YEAR, close_submissions, open_edition, reopen_submissions
 from sqlalchemy import text
+
+pytestmark = pytest.mark.usefixtures("open_edition")
+assert open_edition  # a module-scoped fixture: an edition open for submissions
 
 NOWA_HUTA = [
     [20.036, 50.071],
@@ -39,6 +44,7 @@ def form(**overrides) -> dict:
         "description": "Nowe ławki i zieleń wokół placu.",
         "category": "public space",
         "cost": "120 000",
+        **DECLARED,
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -597,13 +603,231 @@ def test_my_contributions(make_user):
     assert "Mój szkic" not in other.get("/account/contributions").get_data(as_text=True)
 
 
-def test_cost_limits_from_config(app):
+def edition_pool(engine, scope: str, district: int) -> dict:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                text(
+                    "SELECT budget, min_cost, max_cost FROM budget_pools "
+                    "WHERE edition = :e AND scope = :s AND district = :d"
+                ),
+                {"e": YEAR, "s": scope, "d": district},
+            )
+            .one()
+            ._mapping
+        )
+
+
+def test_cost_limits_are_the_editions_pools(engine):
     from decimal import Decimal
 
-    from app.residents.propose import cost_limits
+    from civic.participation.limits import limits_for_page, pool_limits
+    from civic.pb.editions import get_edition
 
-    with app.app_context():
-        assert cost_limits(2024, "citywide", None).high == Decimal("1520000")
-        nh = cost_limits(2024, "district", 18)
-        assert (nh.low, nh.high) == (Decimal("2500"), Decimal("1203834.30"))
-        assert cost_limits(1999, "district", 18) is None
+    with engine.connect() as conn:
+        edition = get_edition(conn, YEAR)
+        past = get_edition(conn, 2024)
+    city = pool_limits(edition, "citywide", None)
+    # Kraków 2025: 25 000 – 2 000 000 zł, and at most 20 % of the 10.2 m city pool
+    assert (city.low, city.high) == (Decimal("25000"), Decimal("2000000"))
+    nh_pool = edition_pool(engine, "district", 18)
+    nh = pool_limits(edition, "district", 18)
+    assert nh.low == Decimal("2500")
+    assert (
+        nh.high
+        == nh_pool["max_cost"]
+        == (nh_pool["budget"] * Decimal("0.4")).quantize(Decimal("0.01"))
+    )
+    assert pool_limits(edition, "district", 99) is None
+    page = limits_for_page(edition)
+    assert page["citywide"] == [25000.0, 2000000.0]
+    assert page["district"]["18"] == [2500.0, float(nh.high)]
+    assert len(page["district"]) == 18
+    assert limits_for_page(None) == {"citywide": None, "district": {}}
+    # the finished 2024 edition has its own pools, not this edition's
+    assert past.pool("district", 18).budget != edition.pool("district", 18).budget
+
+
+def test_form_page_shows_the_open_editions_limits(resident, engine):
+    html = resident.get("/propose").get_data(as_text=True)
+    limits = json.loads(re.search(r'id="cost-limits">([^<]+)<', html).group(1))
+    nh = edition_pool(engine, "district", 18)
+    assert limits["district"]["18"] == [2500.0, float(nh["max_cost"])]
+    assert f"Edycja {YEAR}." in html
+    assert 'name="declared_residency"' in html and 'name="declared_district_residency"' in html
+
+
+# --------------------------------------------------------------------------- the edition (issue 9)
+
+
+def test_a_proposal_lands_in_the_open_edition(resident, engine):
+    pid = submitted_id(resident.post("/propose", data=form(title="Do otwartej edycji")))
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT edition, status, submitted_at, support_deadline, declared_residency, "
+                "pool_district, location_kind FROM budget_proposals WHERE id = :id"
+            ),
+            {"id": pid},
+        ).one()
+        history = conn.execute(
+            text("SELECT from_state, to_state FROM pb_status_history WHERE proposal_id = :id"),
+            {"id": pid},
+        ).all()
+        audit = conn.execute(
+            text(
+                "SELECT count(*) FROM audit_log WHERE action = 'pb.status.submitted' "
+                "AND target_id = :id"
+            ),
+            {"id": pid},
+        ).scalar_one()
+    assert row.edition == YEAR != 2024
+    assert row.status == "submitted" and row.submitted_at is not None
+    assert row.support_deadline is not None
+    assert (row.support_deadline - row.submitted_at.date()).days == 10
+    assert row.declared_residency is True and row.pool_district == 18
+    assert row.location_kind == "area"
+    assert [tuple(h) for h in history] == [("draft", "submitted")]
+    assert audit == 1
+    # a draft goes into the open edition too
+    r = resident.post("/propose", data=form(action="draft"), headers=JSON)
+    assert r.status_code == 201
+    assert proposal(engine, r.get_json()["id"])["edition"] == YEAR
+
+
+def count_rows(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM budget_proposals")).scalar_one()
+
+
+@pytest.mark.parametrize("scheduled", [True, False])
+def test_no_submission_phase_open(resident, engine, uploads, scheduled):
+    close_submissions(engine, next_in_days=60 if scheduled else None)
+    try:
+        before = count_rows(engine)
+        r = resident.get("/propose")
+        assert r.status_code == 200
+        html = r.get_data(as_text=True)
+        assert 'id="phase-closed"' in html and "Nabór projektów" in html
+        assert "składanie projektów" in html
+        assert 'value="submit"' not in html and 'value="draft"' not in html
+        if scheduled:
+            from datetime import timedelta
+
+            from babel.dates import format_date
+
+            from civic.pb.clock import today
+
+            starts = format_date(today() + timedelta(days=60), format="d MMMM y", locale="pl")
+            assert f"Następny nabór: od {starts}" in html
+        else:
+            assert "nie został jeszcze ogłoszony" in html
+        for lang, word in (("en", "Submissions"), ("uk", "Подання")):
+            page = resident.get(f"/propose?lang={lang}").get_data(as_text=True)
+            assert 'id="phase-closed"' in page and word in page, lang
+            assert "Nabór projektów" not in page
+        # a post (a draft too) is refused: 409 naming the phase, no row, no photo
+        for action in ("submit", "draft"):
+            data = form(action=action)
+            data["photo"] = (io.BytesIO(jpeg_with_gps()), "ogrod.jpg", "image/jpeg")
+            r = resident.post(
+                "/propose?lang=pl", data=data, content_type="multipart/form-data", headers=JSON
+            )
+            assert r.status_code == 409, r.data[:500]
+            err = r.get_json()["error"]
+            assert (err["code"], err["field"]) == ("phase_closed", "phase")
+            assert "składanie projektów" in err["message"]
+        r = resident.post("/propose", data=form())
+        assert r.status_code == 409 and 'id="phase-closed"' in r.get_data(as_text=True)
+        assert count_rows(engine) == before
+        assert not uploads.exists() or not list(uploads.iterdir())
+    finally:
+        reopen_submissions(engine)
+    assert resident.post("/propose", data=form(), headers=JSON).status_code == 201
+
+
+def test_title_limit_is_the_editions(resident, engine):
+    r = resident.post("/propose", data=form(title="x" * 61), headers=JSON)
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "title"
+    assert "60" in errors_of(r)["title"]
+    assert resident.post("/propose", data=form(title="y" * 60), headers=JSON).status_code == 201
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE pb_editions SET title_max = 50 WHERE year = :y"), {"y": YEAR})
+    try:
+        assert 'maxlength="50"' in resident.get("/propose").get_data(as_text=True)
+        r = resident.post("/propose", data=form(title="z" * 51), headers=JSON)
+        assert r.status_code == 400 and errors_of(r)["title"] and "50" in errors_of(r)["title"]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE pb_editions SET title_max = 60 WHERE year = :y"), {"y": YEAR})
+
+
+@pytest.mark.parametrize(
+    "overrides, missing",
+    [
+        ({"declared_residency": None}, {"declared_residency"}),
+        ({"declared_district_residency": None}, {"declared_district_residency"}),
+        (
+            {"declared_residency": None, "declared_district_residency": None},
+            {"declared_residency", "declared_district_residency"},
+        ),
+        # a city-wide project needs only the declaration of living in Kraków
+        (
+            {
+                "declared_residency": None,
+                "declared_district_residency": None,
+                "scope": "citywide",
+                "location": "city",
+                "geometry": "",
+                "cost": "30000",
+            },
+            {"declared_residency"},
+        ),
+    ],
+)
+def test_declarations_are_required_to_submit(resident, engine, overrides, missing):
+    before = count_rows(engine)
+    r = resident.post("/propose", data=form(**overrides), headers=JSON)
+    assert r.status_code == 400, r.data[:500]
+    fields = r.get_json()["error"]["fields"]
+    declared = {f for f in fields if f.startswith("declared_")}
+    assert declared == missing
+    assert all(fields[f]["code"] == "declaration_required" for f in missing)
+    assert count_rows(engine) == before
+
+
+def test_declarations_not_needed_for_a_draft_and_kept(resident, engine):
+    r = resident.post(
+        "/propose",
+        data=form(action="draft", declared_residency=None, declared_district_residency=None),
+        headers=JSON,
+    )
+    assert r.status_code == 201
+    citywide = form(scope="citywide", location="city", geometry="", cost="30000")
+    citywide.pop("declared_district_residency")
+    assert resident.post("/propose", data=citywide, headers=JSON).status_code == 201
+    # the page shows a missing declaration next to its checkbox
+    html = resident.post("/propose", data=form(declared_residency=None)).get_data(as_text=True)
+    assert 'id="declared_residency-error"' in html and "mieszkasz w Krakowie" in html
+
+
+def test_cost_over_the_pools_maximum(resident, engine):
+    from decimal import Decimal
+
+    nh = edition_pool(engine, "district", 18)["max_cost"]
+    before = count_rows(engine)
+    r = resident.post("/propose", data=form(cost=str(nh + Decimal("0.01"))), headers=JSON)
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "cost"
+    assert errors_of(r)["cost"].startswith("Pole „Szacowany koszt”")
+    assert count_rows(engine) == before
+    # every field error at once: the cost and the title
+    r = resident.post("/propose", data=form(cost="1000", title=""), headers=JSON)
+    assert {"cost", "title"} <= set(r.get_json()["error"]["fields"])
+    r = resident.post("/propose", data=form(cost=str(nh)), headers=JSON)
+    assert r.status_code == 201, r.data[:500]
+    r = resident.post(
+        "/propose",
+        data=form(scope="citywide", location="city", geometry="", cost="2000000.01"),
+        headers=JSON,
+    )
+    assert r.status_code == 400 and "cost" in errors_of(r)

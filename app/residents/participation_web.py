@@ -3,9 +3,11 @@ reader's language, the participation map, and how a client asks for JSON."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -32,6 +34,8 @@ def _param(value: Any) -> Any:
         return tr(value)
     if isinstance(value, Decimal):
         return format_pln(value)
+    if isinstance(value, date):
+        return format_date(value, format="d MMMM y", locale=lang())
     return value
 
 

@@ -8,9 +8,10 @@
   /proposals/<id>/support``, ``/account/contributions``, ``/uploads/<name>`` (photos).
 
 The rules and the SQL are civic/participation (proposals.py, proposal_lists.py, limits.py);
-the fields are checked by the layer contract's validator. Cost limits per edition and scope
-come from data/<city>/budget-limits.json — ``BUDGET_LIMITS`` / ``BUDGET_LIMITS_FILE`` and
-``BO_EDITION`` in the app config override the file and the edition.
+the fields are checked by the layer contract's validator. A proposal goes into the budget
+edition whose submission phase is open (civic/pb): that edition's title limit and pools' cost
+limits apply; with no submission phase open the page says when the next one opens and a post
+is refused (409, ``phase_closed``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from app import engine
 from app.auth import current_user, login_required
 from app.errors import ApiError
 from app.forms import form_error_json
+from app.pb.common import send_mails
 from app.residents import participation_web as pw
 from app.security import json_body, rate_limit
 from app.views import choice_title, lang
@@ -49,7 +51,7 @@ from civic.participation import proposal_lists as pl
 from civic.participation import proposals as pp
 from civic.participation.form import geometry_reason
 from geo import districts as gd
-from geo.config import DATA_DIR, VAR_DIR
+from geo.config import VAR_DIR
 from geo.validate import GeometryError, check_size, districts_for, parse_geometry
 
 bp = Blueprint("proposals", __name__)
@@ -73,25 +75,16 @@ def _categories() -> list[tuple[str, str]]:
     )
 
 
-# --------------------------------------------------------------------------- budget rules
+# --------------------------------------------------------------------------- the edition
 
 
-def budget_rules() -> dict[str, Any]:
-    rules = current_app.config.get("BUDGET_LIMITS")
-    if isinstance(rules, dict):
-        return rules
-    path = current_app.config.get("BUDGET_LIMITS_FILE") or str(
-        DATA_DIR / current_app.extensions["city"].slug / "budget-limits.json"
-    )
-    return limits.load_rules(path)
-
-
-def current_edition() -> int:
-    return limits.current_edition(budget_rules(), current_app.config.get("BO_EDITION"))
-
-
-def cost_limits(edition: int, scope: str, district: int | None) -> limits.CostLimits | None:
-    return limits.cost_limits(budget_rules(), edition, scope, district)
+def submission_edition(conn) -> tuple[Any, str | None]:
+    """(the edition open for submissions, None) or (None, the notice saying when the next
+    submissions open)."""
+    try:
+        return limits.open_submission(conn), None
+    except Invalid as exc:
+        return None, pw.form_error(exc).messages()["phase"]
 
 
 def upload_dir() -> Path:
@@ -106,9 +99,15 @@ def _may_see(author_id: int | None, status: str, hidden_at: Any) -> bool:
 
 
 def _render_form(
-    form: dict[str, Any], errors: dict[str, str], status: int = 200, draft_id: int | None = None
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+    draft_id: int | None = None,
+    edition: Any = None,
+    closed: str | None = None,
 ):
-    edition = current_edition()
+    """The form of ``edition``; with ``closed`` (no submission phase open) the notice instead
+    of the buttons."""
     with engine().connect() as conn:
         districts = district_choices(conn)
         bounds = gd.city_bounds(conn)
@@ -116,12 +115,13 @@ def _render_form(
     body = render_template(
         "propose/form.html",
         form=form,
-        errors=errors,
+        errors={k: v for k, v in errors.items() if k != "phase"},
         districts=districts,
         categories=_categories(),
-        edition=edition,
-        limits=limits.limits_for_page(budget_rules(), edition),
-        title_max=pp.form_field("title").form_max_length,
+        edition=edition.year if edition is not None else None,
+        closed=closed,
+        limits=limits.limits_for_page(edition),
+        title_max=pp.title_max(edition),
         fmap=fmap,
         draft_id=draft_id,
         format_pln=format_pln,
@@ -129,11 +129,14 @@ def _render_form(
     return body, status
 
 
-def _errors_response(exc: Any, form: dict[str, Any], draft_id: int | None = None):
+def _errors_response(
+    exc: Any, form: dict[str, Any], draft_id: int | None = None, edition: Any = None
+):
     exc = pw.form_error(exc)
     if pw.wants_json():
         return form_error_json(exc)
-    return _render_form(form, exc.messages(), exc.status, draft_id)
+    messages = exc.messages()
+    return _render_form(form, messages, exc.status, draft_id, edition, closed=messages.get("phase"))
 
 
 @bp.get("/propose")
@@ -141,6 +144,8 @@ def _errors_response(exc: Any, form: dict[str, Any], draft_id: int | None = None
 def propose():
     user = current_user()
     assert user is not None
+    with engine().begin() as conn:
+        edition, closed = submission_edition(conn)
     draft = request.args.get("draft", type=int)
     if draft:
         try:
@@ -148,8 +153,9 @@ def propose():
                 form = pp.draft_form(conn, user, draft)
         except Invalid as exc:
             abort(exc.status, description=pw.form_error(exc).messages()["draft"])
-        return _render_form(form, {}, draft_id=draft)
-    return _render_form({"form_key": uuid.uuid4().hex, "scope": "district", "location": "map"}, {})
+        return _render_form(form, {}, draft_id=draft, edition=edition, closed=closed)
+    blank = {"form_key": uuid.uuid4().hex, "scope": "district", "location": "map"}
+    return _render_form(blank, {}, edition=edition, closed=closed)
 
 
 def _allow_large_body(view):
@@ -200,18 +206,20 @@ def propose_post():
             413, "too_large", _("Pole „Zdjęcie”: plik może mieć najwyżej 5 MB."), "photo"
         ) from None
     draft_id = request.args.get("draft", type=int)
-    edition = current_edition()
+    edition = None
     photo_name = None
     try:
-        with engine().connect() as conn:
-            data = pp.parse_proposal(conn, form, edition, budget_rules())
+        with engine().begin() as conn:
+            edition = limits.open_submission(conn)
+            data = pp.parse_proposal(conn, form, edition)
         if photo_data is not None:
             photo_name = pp.store_photo(photo_data, upload_dir())
         with engine().begin() as conn:
-            saved = pp.save(conn, user, data, edition, photo_name)
+            saved = pp.save(conn, user, data, edition.year, photo_name)
     except Invalid as exc:
         pp.drop_photo(upload_dir(), photo_name)
-        return _errors_response(exc, form, draft_id)
+        return _errors_response(exc, form, draft_id, edition)
+    send_mails(list(saved.mails))
     if saved.duplicate:
         pp.drop_photo(upload_dir(), photo_name)
     elif saved.replaced_photo and saved.replaced_photo != photo_name:

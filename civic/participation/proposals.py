@@ -4,22 +4,25 @@ the listings' SQL.
 * A form is checked field by field by the layer contract (layers/validate.py): the same
   coercion and limits as an import, with the form's own limits declared on the Field
   (``form_max_length``). :func:`parse_proposal` reports every problem at once.
+* A proposal (a draft too) goes into the edition open for submissions
+  (civic/participation/limits.py ``open_submission``), under its rules: the title limit is the
+  edition's ``title_max`` (or the title Field's stricter ``form_max_length``), the cost within
+  the edition's pool (``civic.pb.submission.check_cost``), and the author's declarations of
+  living in Kraków (and in the district, for a district project).
 * :func:`save` upserts on external_id ``web:<form_key>``: a double submit leaves one row.
-  :func:`submit` is the ONE place a draft becomes a submitted proposal (the budget's phase
-  rules, civic/pb, hook in there).
+  :func:`submit` is the ONE place a draft becomes a submitted proposal: the author's check,
+  then ``civic.pb.submission.submit`` (the phase, the support list's deadline, history, audit),
+  then the moderation hold and the councils' announcement.
 * One support per person: a primary key + ON CONFLICT.
-* Photos: re-encoded by Pillow without EXIF/GPS (:func:`store_photo`).
+* Photos: re-encoded by Pillow without EXIF/GPS (civic/participation/photos.py).
 """
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
-import warnings
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Protocol
 
 from shapely.geometry.base import BaseGeometry
@@ -31,7 +34,19 @@ from civic.audit import record_audit
 from civic.moderation import announce, hold_for_moderation, needs_moderation
 from civic.participation import form as pf
 from civic.participation.errors import Collector, Msg, field_error
-from civic.participation.limits import cost_limits
+from civic.participation.limits import from_pb
+from civic.participation.photos import (  # noqa: F401  (the web calls them through here)
+    PHOTO_MAX,
+    PHOTO_NAME,
+    drop_photo,
+    photo_owner,
+    store_photo,
+)
+from civic.pb.editions import Edition
+from civic.pb.errors import PbError
+from civic.pb.submission import check_cost
+from civic.pb.submission import submit as pb_submit
+from civic.pb.workflow import take_mails
 from geo import districts as gd
 from geo.validate import GeometryError, check_size, districts_for, parse_geometry
 from layers import registry
@@ -40,19 +55,16 @@ from layers.base import Field, Layer
 
 TABLE = "budget_proposals"
 # Kraków's BO form: "Tytuł projektu (max. 60 znaków)"; the column takes 500 (past editions).
-# Declared on the layer's title Field as ``form_max_length``; this is the value until
-# layers/budget_proposals.py declares it there (see form_field).
+# The edition's ``title_max`` (60 by default); a ``form_max_length`` declared on the layer's
+# title Field narrows it; this is the value when neither is known (see form_field).
 TITLE_FORM_MAX = 60
+DECLARATIONS = ("declared_residency", "declared_district_residency")
 # The proposal's address is a column, not a layer field: the same validator, its own Field.
 ADDRESS = Field("address", "text", t("Adres", "Address", "Адреса"), max_length=300)
-PHOTO_MAX = 5 * 1024 * 1024
-PHOTO_PIXELS_MAX = 40_000_000  # refuse decompression bombs before decoding them
-PHOTO_SIDE = 2560  # longest side kept
 MAP_LIMIT = 2000
 LOCATIONS = ("map", "address", "district", "city")
 SCOPES = ("district", "citywide")
 FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
-PHOTO_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png)$")
 _SUPPORTS = "(SELECT count(*) FROM proposal_supports s WHERE s.proposal_id = t.id)"
 _DISTRICT_NAMES = """ARRAY(SELECT d.full_name FROM districts d WHERE d.number = ANY(t.districts)
                          ORDER BY d.number) AS district_names"""
@@ -77,12 +89,22 @@ def layer() -> Layer:
     return found
 
 
-def form_field(name: str) -> Field:
-    """The layer's Field as the propose form uses it (its form limit included)."""
+def form_field(name: str, edition: Edition | None = None) -> Field:
+    """The layer's Field as the propose form uses it (its form limit included): the title
+    takes the edition's ``title_max``, or the Field's own ``form_max_length`` when stricter."""
     f = layer().field(name)
-    if name == "title" and f.form_max_length is None:
-        f = replace(f, form_max_length=TITLE_FORM_MAX)
+    if name == "title":
+        limit = edition.title_max if edition is not None else TITLE_FORM_MAX
+        if f.form_max_length is not None:
+            limit = min(limit, f.form_max_length) if edition is not None else f.form_max_length
+        f = replace(f, form_max_length=limit)
     return f
+
+
+def title_max(edition: Edition | None = None) -> int:
+    limit = form_field("title", edition).form_max_length
+    assert limit is not None
+    return limit
 
 
 def is_public(status: str, hidden_at: Any) -> bool:
@@ -116,6 +138,22 @@ class ProposalInput:
     scope: str
     location: Location
     remove_photo: bool
+    declared_residency: bool = False  # every declaration the scope needs was given
+
+    @property
+    def location_kind(self) -> str:
+        return location_kind(self.location, self.scope)
+
+
+def location_kind(loc: Location, scope: str) -> str:
+    """The budget's kind of location: point, line, area, district or citywide."""
+    if loc.geom is None:
+        return "citywide" if loc.mode == "city" or scope == "citywide" else "district"
+    return {"Point": "point", "LineString": "line"}.get(loc.geom.geom_type, "area")
+
+
+def _truthy(v: Any) -> bool:
+    return str(v or "").lower() in ("1", "on", "true", "yes", "tak")
 
 
 def parse_location(conn: Connection, form: dict[str, Any], scope: str) -> Location:
@@ -196,10 +234,31 @@ _CATEGORY_LIST = Msg(N_("Pole „Kategoria”: wybierz kategorię z listy."))
 _COST_FORMAT = Msg(N_("Pole „Szacowany koszt”: podaj kwotę w złotych, np. 125000 albo 125 000,50."))
 
 
-def parse_proposal(
-    conn: Connection, form: dict[str, Any], edition: int, rules: dict[str, Any]
-) -> ProposalInput:
-    """Check every field and report all problems at once (Invalid with several fields)."""
+_DECLARE_CITY = Msg(N_("Potwierdź, że mieszkasz w Krakowie."))
+_DECLARE_DISTRICT = Msg(N_("Potwierdź, że mieszkasz w dzielnicy projektu."))
+
+
+def _cost_error(exc: PbError, scope: str) -> Invalid:
+    """The pool's refusal of a cost, in the form's words (the field ``cost``)."""
+    if exc.code != "cost_out_of_limits":
+        return from_pb(exc)
+    where = (
+        Msg(N_("projektu ogólnomiejskiego"))
+        if scope == "citywide"
+        else Msg(N_("projektu w tej dzielnicy"))
+    )
+    msg = Msg(
+        N_("Pole „Szacowany koszt”: koszt %(where)s musi wynosić od %(low)s do %(high)s."),
+        where=where,
+        low=Decimal(str(exc.params["min"])),
+        high=Decimal(str(exc.params["max"])),
+    )
+    return field_error("cost", exc.code, msg)
+
+
+def parse_proposal(conn: Connection, form: dict[str, Any], edition: Edition) -> ProposalInput:
+    """Check every field under the edition's rules and report all problems at once (Invalid
+    with several fields)."""
     form_key = str(form.get("form_key") or "")
     if not FORM_KEY.match(form_key):
         raise field_error(
@@ -224,7 +283,7 @@ def parse_proposal(
         )
     )
     title = errors.attempt(
-        lambda: pf.value(form_field("title"), form.get("title"), Msg(N_("Tytuł"))), ""
+        lambda: pf.value(form_field("title", edition), form.get("title"), Msg(N_("Tytuł"))), ""
     )
     description = errors.attempt(
         lambda: pf.value(
@@ -259,25 +318,17 @@ def parse_proposal(
     location = errors.attempt(lambda: parse_location(conn, form, scope or "district"))
     if final and cost is not None and location is not None and scope is not None:
         numbers = location.district_numbers
-        limits = cost_limits(rules, edition, scope, numbers[0] if len(numbers) == 1 else None)
-        if limits and not limits.low <= cost <= limits.high:
-            where = (
-                Msg(N_("projektu ogólnomiejskiego"))
-                if scope == "citywide"
-                else Msg(N_("projektu w tej dzielnicy"))
-            )
-            errors.add(
-                "cost",
-                "out_of_limits",
-                Msg(
-                    N_(
-                        "Pole „Szacowany koszt”: koszt %(where)s musi wynosić od %(low)s do %(high)s."
-                    ),
-                    where=where,
-                    low=limits.low,
-                    high=limits.high,
-                ),
-            )
+        if scope == "citywide" or len(numbers) == 1:
+            try:
+                check_cost(edition, scope, numbers[0] if numbers else 0, cost, "cost")
+            except PbError as exc:
+                errors.merge(_cost_error(exc, scope))
+    declared_city = _truthy(form.get("declared_residency"))
+    declared_district = _truthy(form.get("declared_district_residency"))
+    if final and not declared_city:
+        errors.add("declared_residency", "declaration_required", _DECLARE_CITY)
+    if final and scope == "district" and not declared_district:
+        errors.add("declared_district_residency", "declaration_required", _DECLARE_DISTRICT)
     errors.raise_if_any()
     assert location is not None and scope is not None
     return ProposalInput(
@@ -290,6 +341,7 @@ def parse_proposal(
         scope=scope,
         location=location,
         remove_photo=form.get("remove_photo") in ("1", "on", "true"),
+        declared_residency=declared_city and (scope == "citywide" or declared_district),
     )
 
 
@@ -303,14 +355,16 @@ class Saved:
     duplicate: bool  # the same form was already submitted: nothing changed
     replaced_photo: str | None  # a photo file no row uses any more (the caller deletes it)
     pending: bool = False  # waits for a moderator
+    mails: tuple[dict[str, Any], ...] = ()  # for the web to send once the transaction commits
 
 
 @pf.database_refusals
 def save(
     conn: Connection, actor: Actor, data: ProposalInput, edition: int, photo: str | None
 ) -> Saved:
-    """Upsert the form's draft on external_id 'web:<form_key>', then :func:`submit` it when the
-    form says so. A second submit of the same form is a no-op (``duplicate``)."""
+    """Upsert the form's draft on external_id 'web:<form_key>' in ``edition`` (the year of the
+    edition open for submissions), then :func:`submit` it when the form says so. A second
+    submit of the same form is a no-op (``duplicate``)."""
     loc = data.location
     eid = f"web:{data.form_key}"
     previous = conn.execute(
@@ -343,21 +397,26 @@ def save(
         "author": actor.id,
         "photo": photo or keep_photo,
         "address": loc.address,
+        "kind": data.location_kind,
+        "declared": data.declared_residency,
     }
     row = conn.execute(
         text(
             """
             INSERT INTO budget_proposals AS p
                 (external_id, edition, title, description, category, cost, scope, status, geom,
-                 districts, author_id, source, photo, address)
+                 districts, author_id, source, photo, address, location_kind, declared_residency)
             VALUES (:eid, :edition, :title, :description, :category, :cost, :scope, 'draft',
                     ST_GeomFromText(CAST(:wkt AS text), 4326), CAST(:districts AS smallint[]),
-                    :author, 'web', :photo, :address)
+                    :author, 'web', :photo, :address, :kind, :declared)
             ON CONFLICT (external_id) DO UPDATE SET
+                edition = EXCLUDED.edition,
                 title = EXCLUDED.title, description = EXCLUDED.description,
                 category = EXCLUDED.category, cost = EXCLUDED.cost, scope = EXCLUDED.scope,
                 geom = EXCLUDED.geom, districts = EXCLUDED.districts,
-                photo = EXCLUDED.photo, address = EXCLUDED.address
+                photo = EXCLUDED.photo, address = EXCLUDED.address,
+                location_kind = EXCLUDED.location_kind,
+                declared_residency = EXCLUDED.declared_residency
             WHERE p.author_id = EXCLUDED.author_id AND p.status = 'draft'
             RETURNING id
             """
@@ -377,19 +436,24 @@ def save(
         # the councils hear of nothing yet (a draft is not public)
         announce(conn, actor.id, TABLE, row.id, data.title, pending=False)
         return Saved(row.id, "draft", False, replaced)
-    status, pending = submit(conn, row.id, actor)
-    return Saved(row.id, status, False, replaced, pending)
+    status, pending, mails = submit(conn, row.id, actor)
+    return Saved(row.id, status, False, replaced, pending, mails)
 
 
-def submit(conn: Connection, proposal_id: int, actor: Actor) -> tuple[str, bool]:
+def submit(
+    conn: Connection, proposal_id: int, actor: Actor
+) -> tuple[str, bool, tuple[dict[str, Any], ...]]:
     """The author submits a draft: the ONE way a proposal enters the budget's review.
 
-    Holds it for a moderator when the author's account is unconfirmed; records the audit log;
-    the councils hear of it once it is public. Returns (status, pending)."""
+    Only the author's own draft; then ``civic.pb.submission.submit`` inside the edition's
+    submission window (draft -> submitted, the support list's deadline, the status history and
+    the audit log); holds it for a moderator when the author's account is unconfirmed; the
+    councils hear of it once it is public. Returns (status, pending, the mails to send after
+    the commit)."""
     row = conn.execute(
         text(
-            "UPDATE budget_proposals SET status = 'submitted' "
-            "WHERE id = :id AND author_id = :u AND status = 'draft' RETURNING id, title"
+            "SELECT id, title, declared_residency FROM budget_proposals "
+            "WHERE id = :id AND author_id = :u AND status = 'draft' FOR UPDATE"
         ),
         {"id": proposal_id, "u": actor.id},
     ).first()
@@ -400,12 +464,19 @@ def submit(conn: Connection, proposal_id: int, actor: Actor) -> tuple[str, bool]
             Msg(N_("Ten projekt został już złożony i nie można go edytować.")),
             status=409,
         )
-    record_audit(conn, actor.id, "proposal.submit", TABLE, proposal_id)
+    if not row.declared_residency:  # the form checks both declarations before saving
+        raise field_error("declared_residency", "declaration_required", _DECLARE_CITY)
+    take_mails(conn)  # nothing left over on this connection from an earlier request
+    try:
+        pb_submit(conn, proposal_id, actor.id)
+    except PbError as exc:
+        raise from_pb(exc) from None
+    mails = tuple(take_mails(conn))
     pending = needs_moderation(actor)  # type: ignore[arg-type]
     if pending:
         hold_for_moderation(conn, TABLE, proposal_id)
     announce(conn, actor.id, TABLE, proposal_id, row.title, pending=pending)
-    return "submitted", pending
+    return "submitted", pending, mails
 
 
 def draft_form(conn: Connection, actor: Actor, draft_id: int) -> dict[str, Any]:
@@ -413,7 +484,8 @@ def draft_form(conn: Connection, actor: Actor, draft_id: int) -> dict[str, Any]:
     row = conn.execute(
         text(
             """SELECT id, external_id, title, description, category, cost, scope, address, photo,
-                      districts, ST_AsGeoJSON(geom, 7) AS geometry, status, author_id
+                      districts, ST_AsGeoJSON(geom, 7) AS geometry, status, author_id,
+                      declared_residency
                FROM budget_proposals WHERE id = :id"""
         ),
         {"id": draft_id},
@@ -446,81 +518,8 @@ def draft_form(conn: Connection, actor: Actor, draft_id: int) -> dict[str, Any]:
         "geometry": row.geometry or "",
         "address": row.address or "",
         "photo": row.photo,
+        **({k: "1" for k in DECLARATIONS} if row.declared_residency else {}),
     }
-
-
-# --------------------------------------------------------------------------- photos
-
-
-def _photo_error(code: str, msgid: str, status: int = 400) -> Invalid:
-    return field_error("photo", code, Msg(msgid), status=status)
-
-
-def store_photo(data: bytes, folder: Path) -> str:
-    """Re-encode an uploaded JPEG/PNG without metadata into ``folder``; the stored file name."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if len(data) > PHOTO_MAX:
-        raise _photo_error(
-            "too_large", N_("Pole „Zdjęcie”: plik może mieć najwyżej 5 MB."), status=413
-        )
-    if not data:
-        raise _photo_error("empty", N_("Pole „Zdjęcie”: plik jest pusty."))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            if img.format not in ("JPEG", "PNG"):
-                raise _photo_error(
-                    "wrong_type", N_("Pole „Zdjęcie”: dozwolone są tylko pliki JPEG i PNG.")
-                )
-            if img.width * img.height > PHOTO_PIXELS_MAX:
-                raise _photo_error(
-                    "too_many_pixels", N_("Pole „Zdjęcie”: obraz ma za dużo pikseli.")
-                )
-            fmt = img.format
-            img.load()
-            img = ImageOps.exif_transpose(img)  # keep the picture upright, then drop EXIF
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ):
-        raise _photo_error(
-            "unreadable", N_("Pole „Zdjęcie”: plik nie jest poprawnym obrazem JPEG ani PNG.")
-        ) from None
-    img.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
-    if fmt == "PNG":
-        clean = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
-        ext, kwargs = "png", {"optimize": True}
-    else:
-        clean = img.convert("RGB")
-        ext, kwargs = "jpg", {"quality": 85, "optimize": True}
-    clean.info = {}  # no EXIF, GPS, XMP, ICC or text chunks travel on
-    out = io.BytesIO()
-    clean.save(out, "PNG" if ext == "png" else "JPEG", **kwargs)
-    name = f"{uuid.uuid4().hex}.{ext}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(out.getvalue())
-    return name
-
-
-def drop_photo(folder: Path, name: str | None) -> None:
-    if name and PHOTO_NAME.match(name):
-        (folder / name).unlink(missing_ok=True)
-
-
-def photo_owner(conn: Connection, name: str) -> Any:
-    """(author_id, status, hidden_at) of the proposal showing this photo, or None."""
-    if not PHOTO_NAME.match(name):
-        return None
-    return conn.execute(
-        text("SELECT id, author_id, status, hidden_at FROM budget_proposals WHERE photo = :p"),
-        {"p": name},
-    ).first()
 
 
 # --------------------------------------------------------------------------- supports
