@@ -121,6 +121,8 @@ def test_bad_applications_change_no_row(engine, people):
         ({"geometry": json.dumps({"type": "Point", "coordinates": [13.4, 52.5]})}, "geometry"),
         ({"city_cost": "-5"}, "city_cost"),
         ({"city_cost": "dużo"}, "city_cost"),
+        ({"city_cost": "1e15"}, "city_cost"),
+        ({"own_money_amount": "1e15"}, "own_money_amount"),
         ({"ends_on": f"{YEAR}-01-01"}, "ends_on"),
         ({"own_work_hours": "-3"}, "own_work_hours"),
         ({"own_work_hours": "abc"}, "own_work_hours"),

@@ -11,7 +11,8 @@ import pytest
 from test_i18n import catalog, polish_left
 
 from civic.initiatives import applications as apps
-from civic.ngos import profiles
+from civic.ngos import claims
+from civic.ngos import places as ngo_places
 
 POINT = {"type": "Point", "coordinates": [19.9450, 50.0480]}
 
@@ -28,13 +29,13 @@ def data(app):
                 "VALUES ('i18n-ngo@example.org', 'I18n', 'x', now()) RETURNING id"
             )
         ).scalar_one()
-        claim = profiles.start_claim(
+        claim = claims.start_claim(
             conn,
             uid,
             {"krs": "0000777111", "contact_email": "a@example.org", "name": "Fundacja I18n"},
         )
         org = claim["organisation_id"]
-        profiles.add_place(
+        ngo_places.add_place(
             conn, org, uid, frozenset({"admin"}), {"kind": "seat", "geometry": POINT}
         )
         iid = apps.apply(

@@ -8,7 +8,8 @@ import json
 import pytest
 from sqlalchemy import text
 
-from civic.ngos import find, profiles
+from civic.ngos import claims, find, profiles
+from civic.ngos import places as ngo_places
 from civic.ngos.common import Invalid, normalise_krs
 from layers import query as lq
 from layers import registry
@@ -79,11 +80,11 @@ def test_claim_confirm_moderate_publish(engine, people):
         "offer": "Warsztaty dla seniorów",
     }
     with engine.begin() as conn:
-        claim = profiles.start_claim(conn, people["owner"], form)
+        claim = claims.start_claim(conn, people["owner"], form)
     assert claim["contact_email"] == "biuro@fundacja.example.org" and claim["token"]
     org_id = claim["organisation_id"]
     with engine.begin() as conn:
-        seat = profiles.add_place(
+        seat = ngo_places.add_place(
             conn,
             org_id,
             people["moderator"],
@@ -97,22 +98,18 @@ def test_claim_confirm_moderate_publish(engine, people):
     assert all(f["id"] != seat for f in public_ngos(engine))
     # a moderator cannot approve before the e-mail confirmed the claim: 409 naming the field
     with engine.begin() as conn, pytest.raises(Invalid) as exc:
-        profiles.decide_claim(
-            conn, claim["claim_id"], people["moderator"], approve=True, reason=None
-        )
+        claims.decide_claim(conn, claim["claim_id"], people["moderator"], approve=True, reason=None)
     assert exc.value.field == "contact_email" and exc.value.status == 409
     with engine.begin() as conn:
-        done = profiles.confirm_claim(conn, claim["token"])
+        done = claims.confirm_claim(conn, claim["token"])
     assert done["organisation_id"] == org_id
     with engine.begin() as conn, pytest.raises(Invalid):
-        profiles.confirm_claim(conn, claim["token"])  # used once
+        claims.confirm_claim(conn, claim["token"])  # used once
     with engine.connect() as conn:
         assert profiles.organisation(conn, org_id)["status"] == "pending"
-        assert [c["id"] for c in profiles.pending_claims(conn)] == [claim["claim_id"]]
+        assert [c["id"] for c in claims.pending_claims(conn)] == [claim["claim_id"]]
     with engine.begin() as conn:
-        profiles.decide_claim(
-            conn, claim["claim_id"], people["moderator"], approve=True, reason="ok"
-        )
+        claims.decide_claim(conn, claim["claim_id"], people["moderator"], approve=True, reason="ok")
     with engine.connect() as conn:
         assert profiles.organisation(conn, org_id)["status"] == "public"
         assert profiles.is_member(conn, org_id, people["owner"])
@@ -151,7 +148,7 @@ def test_members_keep_it_current_and_every_change_is_audited(engine, people):
     org_id = _org(engine, "Fundacja Testowa")
     owner = frozenset({"resident", "ngo"})
     with engine.begin() as conn:
-        branch = profiles.add_place(
+        branch = ngo_places.add_place(
             conn,
             org_id,
             people["owner"],
@@ -173,12 +170,12 @@ def test_members_keep_it_current_and_every_change_is_audited(engine, people):
     # a second seat is refused by the database (409 naming kind), nothing written
     before = counts(engine)
     with engine.begin() as conn, pytest.raises(Invalid) as exc:
-        profiles.add_place(
+        ngo_places.add_place(
             conn, org_id, people["owner"], owner, {"kind": "seat", "geometry": RYNEK}
         )
     assert exc.value.field == "kind" and exc.value.status == 409
     with engine.begin() as conn, pytest.raises(Invalid) as exc:
-        profiles.add_place(
+        ngo_places.add_place(
             conn, org_id, people["owner"], owner, {"kind": "branch", "geometry": BERLIN}
         )
     assert exc.value.field == "geometry"
@@ -241,7 +238,7 @@ def test_bad_claims_change_no_row(engine, people):
         ),
     ):
         with engine.begin() as conn, pytest.raises(Invalid) as exc:
-            profiles.start_claim(conn, people["outsider"], form)
+            claims.start_claim(conn, people["outsider"], form)
         assert exc.value.field == field and 400 <= exc.value.status < 500
     assert counts(engine) == before
 
@@ -258,36 +255,32 @@ def test_claiming_an_imported_entry_adopts_it(engine, people):
     # public before anyone claims it (an import)
     assert loc in [f["id"] for f in public_ngos(engine)]
     with engine.begin() as conn:
-        claim = profiles.start_claim(
+        claim = claims.start_claim(
             conn, people["outsider"], {"krs": "0000999888", "contact_email": "csv@example.org"}
         )
-        profiles.confirm_claim(conn, claim["token"])
+        claims.confirm_claim(conn, claim["token"])
     # still public while the claim waits (it was public already)
     assert loc in [f["id"] for f in public_ngos(engine)]
     with engine.begin() as conn:
-        profiles.decide_claim(
-            conn, claim["claim_id"], people["moderator"], approve=True, reason=None
-        )
+        claims.decide_claim(conn, claim["claim_id"], people["moderator"], approve=True, reason=None)
         org = profiles.organisation(conn, claim["organisation_id"])
-        places = profiles.places(conn, claim["organisation_id"])
+        places = ngo_places.places(conn, claim["organisation_id"])
     assert org["name"] == "Stowarzyszenie CSV"
     assert [(p["id"], p["kind"]) for p in places] == [(loc, "seat")]
 
 
 def test_rejected_claim_needs_a_reason(engine, people):
     with engine.begin() as conn:
-        claim = profiles.start_claim(
+        claim = claims.start_claim(
             conn,
             people["colleague"],
             {"krs": "0000555444", "contact_email": "x@example.org", "name": "Wątpliwa"},
         )
     with engine.begin() as conn, pytest.raises(Invalid) as exc:
-        profiles.decide_claim(
-            conn, claim["claim_id"], people["moderator"], approve=False, reason=""
-        )
+        claims.decide_claim(conn, claim["claim_id"], people["moderator"], approve=False, reason="")
     assert exc.value.field == "reason"
     with engine.begin() as conn:
-        profiles.decide_claim(
+        claims.decide_claim(
             conn, claim["claim_id"], people["moderator"], approve=False, reason="nie ta organizacja"
         )
         assert profiles.organisation(conn, claim["organisation_id"])["status"] == "rejected"

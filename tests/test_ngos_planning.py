@@ -8,7 +8,8 @@ import time
 
 from sqlalchemy import text
 
-from civic.ngos import profiles
+from civic.ngos import claims
+from civic.ngos import places as ngo_places
 from civic.planning import registry
 from civic.planning.base import parse
 from civic.planning.text import Text
@@ -54,7 +55,7 @@ def test_residents_farther_than_x_per_district(engine):
                 "RETURNING id"
             )
         ).scalar_one()
-        claim = profiles.start_claim(
+        claim = claims.start_claim(
             conn,
             uid,
             {
@@ -65,7 +66,7 @@ def test_residents_farther_than_x_per_district(engine):
                 "target_groups": ["seniors"],
             },
         )
-        profiles.add_place(
+        ngo_places.add_place(
             conn,
             claim["organisation_id"],
             uid,
@@ -81,7 +82,9 @@ def test_residents_farther_than_x_per_district(engine):
         assert d[18]["underserved_share"] > 0.95  # Nowa Huta: far from it
         page = a.page(conn, values(field="seniors", distance="1000"), p, T)
         assert "seniorzy" in page["target_title"]
-        assert page["district_rows"] and page["stats"]["threshold"].replace("\xa0", " ") == "1 000 m"
+        assert (
+            page["district_rows"] and page["stats"]["threshold"].replace("\xa0", " ") == "1 000 m"
+        )
         assert a.table(conn, values(field="seniors"), p, T).rows
         assert '"type":"FeatureCollection"' in a.features(
             conn, values(field="seniors"), p, T

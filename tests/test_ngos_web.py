@@ -105,3 +105,22 @@ def test_claim_flow_over_http(app, engine, make_user, outbox, client):
         ).scalar_one()
     assert n >= 5
     json.dumps(found)
+
+
+def test_profile_as_json_and_bad_parameters(client, engine):
+    with engine.connect() as conn:
+        org_id = conn.execute(
+            text("SELECT id FROM ngo_organisations WHERE status = 'public' LIMIT 1")
+        ).scalar_one()
+    r = client.get(f"/ngos/{org_id}", headers=JSON)
+    assert r.status_code == 200 and r.json["places"] and "comments" in r.json
+    for q, field in (
+        ("district=0", "district"),
+        ("page=x", "page"),
+        ("target_group=x", "target_group"),
+    ):
+        r = client.get(f"/ngos?{q}", headers=JSON)
+        assert r.status_code == 400 and r.json["error"]["field"] == field
+    assert client.get("/ngos/999999", headers=JSON).status_code == 404
+    assert client.get("/initiatives?year=abc", headers=JSON).json["error"]["field"] == "year"
+    assert client.get("/initiatives/999999", headers=JSON).status_code == 404

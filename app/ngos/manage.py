@@ -15,7 +15,8 @@ from app.ngos.views import MULTI, vocab
 from app.ngos.web import engine, error_response, read_form
 from app.views import district_spec, lang, page_map
 from civic.accounts import district_choices
-from civic.ngos import profiles
+from civic.ngos import claims, profiles
+from civic.ngos import places as ngo_places
 from civic.ngos.common import Invalid
 from geo import districts as gd
 
@@ -111,7 +112,7 @@ def place_post(org_id: int):
     form = read_form()
     try:
         with engine().begin() as conn:
-            place_id = profiles.add_place(conn, org_id, user.id, user.roles, form)
+            place_id = ngo_places.add_place(conn, org_id, user.id, user.roles, form)
     except Invalid as exc:
         with engine().connect() as conn:
             org = profiles.organisation(conn, org_id)
@@ -129,7 +130,7 @@ def place_delete(org_id: int, place_id: int):
     user = _me()
     try:
         with engine().begin() as conn:
-            profiles.remove_place(conn, org_id, place_id, user.id, user.roles)
+            ngo_places.remove_place(conn, org_id, place_id, user.id, user.roles)
     except Invalid as exc:
         return error_response(exc)
     return _done(org_id, _("Usunięto miejsce."))
@@ -167,10 +168,10 @@ def member_remove(org_id: int, user_id: int):
 @role_required("moderator")
 def moderation():
     with engine().connect() as conn:
-        claims = profiles.pending_claims(conn)
+        waiting = claims.pending_claims(conn)
     if wants_api():
-        return jsonify({"claims": json.loads(json.dumps(claims, default=str))})
-    return render_template("ngos/moderation.html", claims=claims)
+        return jsonify({"claims": json.loads(json.dumps(waiting, default=str))})
+    return render_template("ngos/moderation.html", claims=waiting)
 
 
 @bp.post("/ngos/claims/<int:claim_id>/decide")
@@ -183,7 +184,7 @@ def decide(claim_id: int):
         if decision not in ("approve", "reject"):
             raise Invalid("decision", "unknown_choice", "Nieznany status.")
         with engine().begin() as conn:
-            done = profiles.decide_claim(
+            done = claims.decide_claim(
                 conn, claim_id, user.id, approve=decision == "approve", reason=form.get("reason")
             )
     except Invalid as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import jsonify, render_template, request, url_for
@@ -14,7 +15,8 @@ from app.ngos.web import engine, error_response, read_form, send, title
 from app.views import district_spec, page_map
 from app.views import map_spec as layer_map_spec
 from civic.accounts import district_choices
-from civic.ngos import find, profiles
+from civic.ngos import claims, find, profiles
+from civic.ngos import places as ngo_places
 from civic.ngos.common import Invalid
 from geo import districts as gd
 from layers import registry
@@ -96,12 +98,12 @@ def profile(org_id: int):
             return error_response(
                 Invalid("organisation", "not_found", "Nie ma takiej organizacji.", 404)
             )
-        places = profiles.places(conn, org_id)
+        places = ngo_places.places(conn, org_id)
         activity = find.activity(conn, org_id)
         members = profiles.members(conn, org_id) if (member or staff) else []
         names = {d["number"]: d["full_name"] for d in district_choices(conn)}
     if wants_api():
-        return jsonify({**org, "places": places, **activity})
+        return jsonify(json.loads(json.dumps({**org, "places": places, **activity}, default=str)))
     return render_template(
         "ngos/profile.html",
         org=org,
@@ -135,7 +137,7 @@ def claim_post():
     form = read_form(*MULTI)
     try:
         with engine().begin() as conn:
-            started = profiles.start_claim(conn, user.id, form)
+            started = claims.start_claim(conn, user.id, form)
     except Invalid as exc:
         return error_response(exc, "ngos/claim.html", form=form, **vocab())
     link = external_url("ngos.confirm", token=started["token"])
@@ -166,7 +168,7 @@ def claim_post():
 def confirm(token: str):
     try:
         with engine().begin() as conn:
-            done = profiles.confirm_claim(conn, token)
+            done = claims.confirm_claim(conn, token)
     except Invalid as exc:
         return error_response(exc)
     if wants_api():

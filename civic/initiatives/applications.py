@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -86,7 +87,7 @@ def parse_application(conn: Connection, user_id: int, form: dict[str, Any]) -> d
         "address": clean_text(form.get("address"), "address", max_len=300, multiline=False),
         "starts_on": _date(form.get("starts_on"), "starts_on"),
         "ends_on": _date(form.get("ends_on"), "ends_on"),
-        "city_cost": clean_number(form.get("city_cost"), "city_cost"),
+        "city_cost": clean_number(form.get("city_cost"), "city_cost", maximum=Decimal(10**9)),
         "year": clean_int(
             form.get("year") or this_year, "year", minimum=this_year - 1, maximum=this_year + 1
         ),

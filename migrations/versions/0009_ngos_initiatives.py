@@ -174,8 +174,8 @@ CREATE UNIQUE INDEX ngo_locations_one_seat ON ngo_locations (organisation_id)
         status_reason text CHECK (length(status_reason) <= 2000),
         pool_year smallint,
         score smallint CHECK (score BETWEEN 0 AND 100),
-        pledged_value numeric(14, 2) NOT NULL DEFAULT 0 CHECK (pledged_value >= 0),
-        delivered_value numeric(14, 2) NOT NULL DEFAULT 0 CHECK (delivered_value >= 0),
+        pledged_value numeric NOT NULL DEFAULT 0 CHECK (pledged_value >= 0),
+        delivered_value numeric NOT NULL DEFAULT 0 CHECK (delivered_value >= 0),
         supporters integer NOT NULL DEFAULT 0 CHECK (supporters >= 0),
         author_id bigint REFERENCES users (id) ON DELETE SET NULL,
         CONSTRAINT local_initiatives_dates CHECK (ends_on IS NULL OR starts_on IS NULL
