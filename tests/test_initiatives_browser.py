@@ -17,6 +17,9 @@ YEAR = date.today().year
 
 
 def as_user(page, base: str, client) -> None:
+    # leave the page first: a late answer to the old page's requests must not put the previous
+    # person's session cookie back
+    page.goto("about:blank")
     page.context.clear_cookies()
     login_page(page, base, client)
 
