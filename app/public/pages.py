@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template
 from app.db import engine
 from app.public.lists import district_counts, overview, past_budget
 from app.views import district_spec, page_map
+from civic.ngos.find import organisations_in_district
 from geo import districts as gd
 
 bp = Blueprint("pages", __name__)
@@ -31,8 +32,17 @@ def district(number: int):
         view = overview(conn, district=number, endpoint="pages.district", values={"number": number})
         counts = district_counts(conn, number)
         past = past_budget(conn, number)
+        organisations = organisations_in_district(conn, number)
     fmap = page_map(
         [district_spec(selected=number), *view["specs"]],
         (d["west"], d["south"], d["east"], d["north"]),
     )
-    return render_template("layers/district.html", d=d, fmap=fmap, counts=counts, past=past, **view)
+    return render_template(
+        "layers/district.html",
+        d=d,
+        fmap=fmap,
+        counts=counts,
+        past=past,
+        organisations=organisations,
+        **view,
+    )

@@ -84,7 +84,14 @@ def venues_source(venue_type: str | None = None) -> Source:
 
 
 def ngos_source(field: str | None = None) -> Source:
-    return Source("ngo_locations", contains={"fields": field} if field else {})
+    """Public NGO places (the layer's own public condition: a profile waiting for moderation
+    is not counted)."""
+    layer = registry.get("ngos")
+    return Source(
+        "ngo_locations",
+        contains={"fields": field} if field else {},
+        where=layer.public_where if layer else None,
+    )
 
 
 def editions(conn: Connection, pub: Public) -> list[int]:
