@@ -684,7 +684,10 @@ def test_a_proposal_lands_in_the_open_edition(resident, engine):
     assert row.edition == YEAR != 2024
     assert row.status == "submitted" and row.submitted_at is not None
     assert row.support_deadline is not None
-    assert (row.support_deadline - row.submitted_at.date()).days == 10
+    from civic.pb.clock import WARSAW
+
+    # the support list's clock: 10 days (the edition's support_days) from the day in Kraków
+    assert (row.support_deadline - row.submitted_at.astimezone(WARSAW).date()).days == 10
     assert row.declared_residency is True and row.pool_district == 18
     assert row.location_kind == "area"
     assert [tuple(h) for h in history] == [("draft", "submitted")]
