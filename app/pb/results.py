@@ -19,10 +19,11 @@ bp = Blueprint("pb_results", __name__, url_prefix="/budget")
 
 
 def init_app(app) -> None:
-    from app.pb import vote
+    from app.pb import execution, vote
 
     app.register_blueprint(bp)
     app.register_blueprint(vote.bp)
+    app.register_blueprint(execution.bp)
 
 
 def _report(year: int):
