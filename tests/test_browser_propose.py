@@ -63,6 +63,8 @@ def test_draw_polygon_in_nowa_huta_and_submit(page, live_server, make_user, engi
     open_map_page(page, f"{live_server}/propose")
     page.wait_for_selector("#map_main[data-draw-ready]")
     show(page, 50.0716, 20.0375)
+    # the whole map in the viewport (the menu may wrap onto more lines): a click lands on it
+    page.evaluate("document.getElementById('map_main').scrollIntoView({block: 'center'})")
     page.click(".leaflet-pm-icon-polygon")
     for lat, lon in NOWA_HUTA:
         click_latlng(page, lat, lon)
