@@ -280,7 +280,7 @@ def test_coordinates_categories_and_voters_of_a_small_file(engine, tmp_path):
         ballots = conn.execute(
             text(
                 "SELECT voter_district, voting_method, choices FROM ballots "
-                "WHERE edition = 2030 ORDER BY id"
+                "WHERE edition = 2030 ORDER BY voter_district NULLS LAST, voting_method"
             )
         ).all()
         pool = conn.execute(

@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
-from civic.pb.results import POINTS, Pool, pool_ballots
+from civic.pb.tally import POINTS, Pool, pool_ballots
 
 DEFAULT_STEP = 0.01  # of the initial per-voter share
 METHOD = "mes-points-add1-1pct-greedy"  # how pb_mes_results rows were computed
