@@ -167,6 +167,10 @@ class JobStore:
     # state
     def status(self, key: str) -> JobStatus:
         result = self._path(key, ".json")
+        lock = self._path(key, ".lock")
+        # The claim first, the status file after it: a job that ends between the two reads has
+        # already written its final status (it removes its claim last), never a stale "running".
+        alive = lock.exists() and self._claim_alive(lock)
         st = self._read_json(self._path(key, ".status")) or {}
         base = {
             "analysis": st.get("analysis", ""),
@@ -179,10 +183,9 @@ class JobStore:
         with contextlib.suppress(OSError):
             if time.time() - result.stat().st_mtime <= self.keep_s:
                 return JobStatus(key, "done", **base)
-        lock = self._path(key, ".lock")
-        if lock.exists():
-            if self._claim_alive(lock):
-                return JobStatus(key, st.get("state", "queued"), **base)
+        if alive and st.get("state") not in ("done", "failed"):
+            return JobStatus(key, st.get("state", "queued"), **base)
+        if not alive:
             with contextlib.suppress(OSError):
                 lock.unlink()
         if st.get("state") == "failed":
