@@ -30,8 +30,9 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,13 +43,15 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from sqlalchemy import Connection
 
+from geo.names import roman_to_int
+from importers.csv_wkt import open_csv
 from importers.esri import EsriJsonError, parse_feature_set
 from importers.mapping import FieldMapping
 from importers.report import ImportFileError, ImportReport
 from importers.writer import Row, import_rows, resolve_layer, stable_id
 from layers.base import Layer
 
-FORMATS = ("geojson", "gpkg", "shapefile", "esrijson")
+FORMATS = ("geojson", "gpkg", "shapefile", "esrijson", "csv")
 SNIFF_BYTES = 64 * 1024
 CHUNK = 1024 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -349,9 +352,13 @@ def open_vector(
             source.records = _lonlat_guard(source.records, name)
         return source
 
+    if suffix == ".csv":
+        columns, count, srid, records = open_csv(path, encoding, srid_override)
+        return VectorSource(path, "csv", srid, columns, count, records, notes)
+
     raise ImportFileError(
         f"unknown file type {suffix or '(no extension)'}: expected .geojson/.json (GeoJSON or "
-        "Esri JSON), .gpkg, .shp or a .zip holding a shapefile",
+        "Esri JSON), .gpkg, .shp, a .zip holding a shapefile, or a .csv with a WKT column",
         name,
     )
 
@@ -421,35 +428,81 @@ def _open_zip(
                 + (f" named {source_layer!r}" if source_layer else ""),
                 name,
             )
-        if len(shps) > 1:
+        parts = _export_parts(shps, members) if len(shps) > 1 and not source_layer else None
+        if len(shps) > 1 and parts is None:
             raise ImportFileError(
                 f"the zip holds {len(shps)} shapefiles ({', '.join(shps)}); choose one with "
                 "--source-layer",
                 name,
             )
-        shp = shps[0]
-        stem = shp[:-4]
-        siblings = {m[len(stem) :].lower(): m for m in members if m[: len(stem)] == stem}
-        enc = encoding
-        if enc is None:
-            if ".cpg" not in siblings:
-                raise ImportFileError(
-                    f"no {Path(stem).name}.cpg beside {shp} in the zip, so the encoding of its "
-                    "text is unknown; give it with --encoding (cp1250 or utf-8 - MSIP exports "
-                    "use both)",
-                    name,
-                )
-            enc = _read_cpg(zf.read(siblings[".cpg"]), name)
-        if ".prj" not in siblings and srid_override is None:
+        checked = [
+            _zip_member(zf, members, m, name, encoding, srid_override) for m in parts or shps
+        ]
+    readers = []
+    for member, enc in checked:
+        target = f"/vsizip/{path.resolve()}/{member}"
+        columns, count, file_crs, records = _gdal_records(target, name, encoding=enc, layer=None)
+        has_geometry = member.lower().endswith(".shp")
+        srid = srid_override or (_file_srid(file_crs, name, ".prj") if has_geometry else None)
+        readers.append((columns, count, srid, records))
+    if len(readers) == 1:
+        columns, count, srid, records = readers[0]
+        return VectorSource(path, "shapefile", srid, columns, count, records)
+    # one export split by geometry family: read the parts as one layer
+    srids = {r[2] for r in readers if r[2] is not None}
+    if len(srids) > 1:
+        raise ImportFileError(f"the zip's shapefiles differ in CRS ({sorted(srids)})", name)
+    columns = list(dict.fromkeys(c for r in readers for c in r[0]))
+    count = sum(r[1] or 0 for r in readers)
+    records = (rec for r in readers for rec in r[3])
+    src = VectorSource(path, "shapefile", srids.pop() if srids else None, columns, count, records)
+    src.notes.append(f"read {len(readers)} parts of one export: {', '.join(m for m, _ in checked)}")
+    return src
+
+
+_PART = re.compile(r"^(?P<base>.+)_(?:point|line|polygon)$")
+
+
+def _export_parts(shps: list[str], members: list[str]) -> list[str] | None:
+    """Our own Shapefile export of a layer with several geometry families: ``<base>_point``,
+    ``<base>_line``, ``<base>_polygon`` and ``<base>_nogeom.dbf`` (rows without geometry).
+    Their members in that order, or None when the zip is not one such export."""
+    bases = {m.group("base") if (m := _PART.match(s[:-4])) else None for s in shps}
+    if len(bases) != 1 or None in bases:
+        return None
+    base = bases.pop()
+    nogeom = [m for m in members if m.lower() == f"{base}_nogeom.dbf".lower()]
+    return sorted(shps) + nogeom
+
+
+def _zip_member(
+    zf: zipfile.ZipFile,
+    members: list[str],
+    shp: str,
+    name: str,
+    encoding: str | None,
+    srid_override: int | None,
+) -> tuple[str, str | None]:
+    """Check one shapefile (or a lone .dbf) of a zip: its .cpg (encoding) and .prj (CRS)."""
+    stem = shp[:-4]
+    siblings = {m[len(stem) :].lower(): m for m in members if m[: len(stem)] == stem}
+    enc = encoding
+    if enc is None:
+        if ".cpg" not in siblings:
             raise ImportFileError(
-                f"no {Path(stem).name}.prj beside {shp} in the zip, so its coordinate reference "
-                "system is unknown; give it with --crs (e.g. --crs EPSG:2178)",
+                f"no {Path(stem).name}.cpg beside {shp} in the zip, so the encoding of its "
+                "text is unknown; give it with --encoding (cp1250 or utf-8 - MSIP exports "
+                "use both)",
                 name,
             )
-    target = f"/vsizip/{path.resolve()}/{shp}"
-    columns, count, file_crs, records = _gdal_records(target, name, encoding=enc, layer=None)
-    srid = srid_override or _file_srid(file_crs, name, ".prj")
-    return VectorSource(path, "shapefile", srid, columns, count, records)
+        enc = _read_cpg(zf.read(siblings[".cpg"]), name)
+    if shp.lower().endswith(".shp") and ".prj" not in siblings and srid_override is None:
+        raise ImportFileError(
+            f"no {Path(stem).name}.prj beside {shp} in the zip, so its coordinate reference "
+            "system is unknown; give it with --crs (e.g. --crs EPSG:2178)",
+            name,
+        )
+    return shp, enc
 
 
 # --------------------------------------------------------------------------- import
@@ -484,7 +537,20 @@ def vector_rows(source: VectorSource, layer: Layer, mapping: FieldMapping) -> It
             geometry=geom,
             srid=source.srid,
             ref=f"feature {i}",
+            districts=_districts(attrs) if geom is None else None,
         )
+
+
+def _districts(attrs: Mapping[str, Any]) -> list[int] | None:
+    """Where a feature without geometry lies: our exports' NR_DZIELNI ("VIII" or "I,XVIII")."""
+    by_upper = {str(k).upper(): v for k, v in attrs.items()}
+    value = by_upper.get("NR_DZIELNI")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return sorted({roman_to_int(part.strip()) for part in value.split(",") if part.strip()})
+    except ValueError:
+        return None
 
 
 def import_vector(

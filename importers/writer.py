@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from importers.report import ImportFileError, ImportReport, progress_bar
 from layers import registry
 from layers import validate as lv
 from layers.base import Layer
+from layers.collections import OWN_ID_PREFIX
 
 __all__ = [
     "BATCH_SIZE",
@@ -138,6 +140,19 @@ def _upsert_sql(table: str, columns: tuple[str, ...]) -> str:
         WHERE ({", ".join(f"t.{c}" for c in compared)})
               IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in compared)})
         RETURNING (xmax = 0) AS inserted"""
+
+
+def claim_own_id(conn: Connection, layer: Layer, ext: str) -> None:
+    """A row exported without an external id carries ``civicmap:<layer>:<id>``; when the file
+    comes back, that row (still without an external id) takes it, so the upsert finds it
+    instead of inserting a duplicate. Ids of another layer are left alone."""
+    m = re.fullmatch(re.escape(f"{OWN_ID_PREFIX}{layer.name}:") + r"(\d{1,18})", ext)
+    if m:
+        conn.connection.driver_connection.execute(
+            f"UPDATE {ident(layer.table)} SET external_id = %s "
+            "WHERE id = %s AND external_id IS NULL",
+            (ext, int(m.group(1))),
+        )
 
 
 @dataclass
@@ -346,6 +361,7 @@ def import_rows(
                 report.reject(ref, str(exc), ext, "geom")
                 continue
             districts = [] if wkb is not None else list(row.districts or [])
+            claim_own_id(conn, lay, ext)
             params = {"external_id": ext, "geom": wkb, "districts": districts, **values}
             writer.add(tuple(sorted(values)), _Pending(report.read, ref, ext, params, repaired))
         writer.flush()

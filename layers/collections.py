@@ -29,6 +29,10 @@ from layers.base import Field, Layer, OgcMeta, Style
 
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+# An exported row without an external id carries ``civicmap:<layer>:<id>``: importing the file
+# back finds the row again (importers.writer.claim_own_ids) instead of adding a duplicate.
+OWN_ID_PREFIX = "civicmap:"
+
 MSIP_ATTRIBUTION = (
     "Źródło: Gmina Miejska Kraków, Miejski System Informacji Przestrzennej (MSIP), "
     "https://msip.krakow.pl"
@@ -136,6 +140,13 @@ class Collection:
         out: list[tuple[str, gx.Column]] = []
         if not self.msip_properties:
             out.append(("t.id", gx.Column("id", "int", "Identyfikator")))
+            # the id an import matches the row by: its own, else ours (see importers.writer)
+            out.append(
+                (
+                    f"coalesce(t.external_id, '{OWN_ID_PREFIX}{self.name}:' || t.id)",
+                    gx.Column("EXT_ID", "text", "Identyfikator do importu", "EXT_ID"),
+                )
+            )
         for f in self.layer.public_fields:
             col = f"t.{ident(f.name)}"
             typ: gx.ColumnType

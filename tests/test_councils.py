@@ -233,6 +233,21 @@ def test_unknown_district_is_404(client):
     assert client.get("/councils/99/report").status_code == 404
 
 
+def _legend_below_the_features(html: str) -> None:
+    """The map's legend is a strip under the drawing: no numbered feature lies under it."""
+    import xml.etree.ElementTree as ET
+
+    svg = ET.fromstring(re.search(r"<svg.*?</svg>", html, re.S).group(0))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    _x, vy, _w, vh = (float(v) for v in svg.get("viewBox").split())
+    edge = float(svg.find("s:line", ns).get("y1"))  # the drawing's bottom edge
+    assert vy < edge < vy + vh
+    numbers = [float(t.get("y")) for t in svg.iterfind("s:g/s:text", ns)]
+    legend = [float(c.get("cy")) for c in svg.findall("s:circle", ns)]
+    assert numbers and legend
+    assert max(numbers) <= edge < min(legend)
+
+
 def _opinion_form(**over):
     form = {
         "opinion": "positive",
@@ -249,6 +264,9 @@ def test_member_records_opinion_it_is_public_and_audited(make_user, client, engi
     pid = data["park"]
     form_page = member.get(f"/councils/8/proposals/{pid}/opinion")
     assert form_page.status_code == 200 and "Park kieszonkowy" in form_page.text
+    # a well-formed max on the date input (it was max="&quot;2026-12-01&quot;")
+    assert re.search(r'id="f-resolution_date"[^>]* max="\d{4}-\d{2}-\d{2}"', form_page.text)
+    assert "&quot;" not in form_page.text.split('id="f-resolution_date"')[1].split(">")[0]
     r = member.post(f"/councils/8/proposals/{pid}/opinion", data=_opinion_form())
     assert r.status_code == 302 and r.headers["Location"].endswith(
         f"/layers/budget-proposals/{pid}"
@@ -511,6 +529,7 @@ def test_report_numbers_equal_direct_sql(client, engine, app, data):
     assert re.search(r'data-key="count">(\d+)<', html).group(1) == str(rep.count)
     assert 'data-key="pool"' in html and f"edycja {pool.edition}" in html
     assert "<svg" in html and 'role="img"' in html
+    _legend_below_the_features(html)
     assert "@media print" in client.get("/static/css/print.css").text
     for key in ("park", "boisko", "lawki", "whole", "citywide"):
         assert f'data-id="{data[key]}"' in html
@@ -572,6 +591,16 @@ def test_report_csv_and_gpkg_round_trip(client, engine, app, data):
     assert {"opinia", "uzasadnienie", "nr_uchwaly", "priorytet", "koszt"} <= set(df.columns)
     cell = df.set_index(df["id"].astype(int)).loc[data["boisko"], "uzasadnienie"]
     assert cell == "'" + formula  # neutralised for Excel / LibreOffice
+    # people read the CSV: labels in their language, not the stored codes
+    row = df.set_index(df["id"].astype(int)).loc[data["boisko"]]
+    assert row["opinia"] == "negatywna"
+    assert row["zasieg"] in {"dzielnicowy", "ogólnomiejski"}, row["zasieg"]
+    codes = {"not_selected", "accepted_for_vote", "submitted", "district", "citywide"}
+    assert not codes & set(df["status"]) and not codes & set(df["zasieg"])
+    en = pyogrio.read_dataframe(
+        _download(client, "/councils/8/report.csv?edition=2025&lang=en"), read_geometry=False
+    )
+    assert en.set_index(en["id"].astype(int)).loc[data["boisko"], "opinia"] == "negative"
 
     gpkg = _download(client, "/councils/8/report.gpkg?edition=2025")
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}

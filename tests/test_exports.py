@@ -191,7 +191,7 @@ def test_what_is_exported_is_what_the_database_holds(engine):
     assert "Szkic — nie publikować" not in set(gdf.TYTUL)
     assert "author_email" not in gdf.columns and len(gdf) == tl.PUBLIC_COUNT
     names = [c.name for c in cols]
-    assert names[:3] == ["id", "TYTUL", "OPIS"] and names[-3:] == [
+    assert names[:4] == ["id", "EXT_ID", "TYTUL", "OPIS"] and names[-3:] == [
         "NR_DZIELNI",
         "DZIELNICA",
         "DATA_AKTUA",

@@ -102,10 +102,23 @@ def report(number: int):
     return render_template("councils/report.html", **ctx)
 
 
+def _csv_labels() -> dict[str, Any]:
+    """The report CSV's coded columns as labels in the reader's language."""
+    lng = lang()
+    ly = layer(PROPOSALS)
+    scope, cat = ly.field("scope"), ly.field("category")
+    return {
+        "status": lambda v: status_title("proposals", v),
+        "kategoria": lambda v: choice_title(cat, v, lng),
+        "zasieg": lambda v: choice_title(scope, v, lng),
+        "opinia": opinion_title,
+    }
+
+
 def _export(number: int, fmt: str) -> Response:
     with engine().connect() as conn:
         d, rep = _report(conn, number)
-        f = councils.report_file(conn, d, rep, fmt, url=request.url)
+        f = councils.report_file(conn, d, rep, fmt, url=request.url, labels=_csv_labels())
     resp = Response(f.data, mimetype=f.media_type)
     if fmt == "csv":
         resp.headers["Content-Type"] = "text/csv; charset=utf-8"

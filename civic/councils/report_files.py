@@ -8,8 +8,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -25,6 +27,9 @@ from geo.export_csv import csv_safe
 log = logging.getLogger(__name__)
 
 # --- exports of the report -------------------------------------------------------------------
+
+# column name -> code to label, in the reader's language (given by the caller)
+Labels = Mapping[str, Callable[[Any], str]]
 
 REPORT_EXPORT_COLUMNS: tuple[gx.Column, ...] = (
     gx.Column("lp", "int", "Lp. (numer na mapie)", "LP"),
@@ -108,14 +113,19 @@ def write_report(
     out_dir: Path,
     basename: str,
     tables: Tables = TABLES,
+    labels: Labels | None = None,
 ) -> Path:
     """The report as CSV (UTF-8 with BOM, WKT) or GeoPackage, via geo.export.
 
-    A GeoPackage also holds the numbers (``podsumowanie``) and the comments per
-    consultation (``konsultacje``) as attribute tables.
+    A CSV is read by people in a spreadsheet: coded columns named in ``labels`` get their
+    label in the reader's language (a GeoPackage keeps the codes, for MSIP). A GeoPackage
+    also holds the numbers (``podsumowanie``) and the comments per consultation
+    (``konsultacje``) as attribute tables.
     """
     frame = report_frame(conn, rep, meta.crs, tables)
     if gx.get_format(fmt).key == "csv":
+        for name, label in (labels or {}).items():
+            frame[name] = frame[name].map(lambda v, label=label: None if v is None else label(v))
         for col in REPORT_EXPORT_COLUMNS:
             if col.type == "text":
                 frame[col.name] = frame[col.name].map(csv_safe)
@@ -161,7 +171,12 @@ class ReportFile:
 
 
 def report_file(
-    conn: Connection, d: dict, rep: Report, fmt: str, url: str | None = None
+    conn: Connection,
+    d: dict,
+    rep: Report,
+    fmt: str,
+    url: str | None = None,
+    labels: Labels | None = None,
 ) -> ReportFile:
     """The report of district ``d`` as a ``csv`` or ``gpkg`` download (``url``: where it was
     asked for, kept in the file's metadata)."""
@@ -180,7 +195,7 @@ def report_file(
     )
     out_dir = Path(tempfile.mkdtemp(prefix="civicmap-council-"))
     try:
-        path = write_report(conn, rep, fmt, meta, out_dir, basename(rep))
+        path = write_report(conn, rep, fmt, meta, out_dir, basename(rep), labels=labels)
         data = path.read_bytes()
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)

@@ -19,6 +19,9 @@ OPINION_COLORS = {
 }
 
 
+LEGEND_ITEM = 140  # drawing pixels per legend entry
+
+
 def _attr(value: Any) -> str:
     return escape(str(value), {'"': "&quot;"})
 
@@ -82,13 +85,19 @@ def svg_map(
             )
         )
     by_id = {r["id"]: r for r in rows}
+    # the legend is a strip below the drawing, never over the numbered features
+    per_row = max(1, int(600 // LEGEND_ITEM))
+    legend_rows = -(-len(labels) // per_row) if labels else 0
+    legend_h = (legend_rows * 18 + 10) * unit if labels else 0.0
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="district-svg" role="img" '
-        f'aria-labelledby="svg-title svg-desc" viewBox="{x0:.0f} {-y1:.0f} {w:.0f} {h:.0f}" '
+        f'aria-labelledby="svg-title svg-desc" '
+        f'viewBox="{x0:.0f} {-y1:.0f} {w:.0f} {h + legend_h:.0f}" '
         f'preserveAspectRatio="xMidYMid meet">',
         f'<title id="svg-title">{escape(title)}</title>',
         f'<desc id="svg-desc">{escape(description)}</desc>',
-        f'<rect x="{x0:.0f}" y="{-y1:.0f}" width="{w:.0f}" height="{h:.0f}" fill="#ffffff"/>',
+        f'<rect x="{x0:.0f}" y="{-y1:.0f}" width="{w:.0f}" height="{h + legend_h:.0f}" '
+        f'fill="#ffffff"/>',
     ]
     for _number, selected, path in shapes:
         if selected:
@@ -130,20 +139,20 @@ def svg_map(
         )
         out.append("</g>")
     if labels:
-        lx0, ly0 = x0 + 8 * unit, -y1 + 8 * unit
-        box_h = (len(labels) * 16 + 8) * unit
+        top = -y0 + 4 * unit  # just below the drawing's bottom edge
         out.append(
-            f'<rect x="{lx0:.0f}" y="{ly0:.0f}" width="{150 * unit:.0f}" height="{box_h:.0f}" '
-            f'fill="#ffffff" fill-opacity="0.9" stroke="#9a9a9a" stroke-width="{unit:.1f}"/>'
+            f'<line x1="{x0:.0f}" y1="{-y0:.0f}" x2="{x1:.0f}" y2="{-y0:.0f}" '
+            f'stroke="#9a9a9a" stroke-width="{unit:.1f}"/>'
         )
         for i, (key, label) in enumerate(labels.items()):
-            cy = ly0 + (12 + i * 16) * unit
+            lx = x0 + (8 + (i % per_row) * LEGEND_ITEM) * unit
+            cy = top + (9 + (i // per_row) * 18) * unit
             out.append(
-                f'<circle cx="{lx0 + 10 * unit:.0f}" cy="{cy:.0f}" r="{5 * unit:.1f}" '
+                f'<circle cx="{lx + 6 * unit:.0f}" cy="{cy:.0f}" r="{5 * unit:.1f}" '
                 f'fill="{OPINION_COLORS.get(key, OPINION_COLORS[None])}"/>'
             )
             out.append(
-                f'<text x="{lx0 + 20 * unit:.0f}" y="{cy + 4 * unit:.0f}" font-size="{font:.0f}" '
+                f'<text x="{lx + 16 * unit:.0f}" y="{cy + 4 * unit:.0f}" font-size="{font:.0f}" '
                 f'font-family="sans-serif" fill="#111111">{escape(label)}</text>'
             )
     out.append("</svg>")
