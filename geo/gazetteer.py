@@ -120,7 +120,15 @@ SELECT json_build_object(
             'district', h.district,
             'district_name', d.name,
             'district_full_name', d.full_name,
-            'score', round(h.score::numeric, 3))
+            'districts', (SELECT json_agg(json_build_object(
+                               'number', x.number, 'name', x.name, 'full_name', x.full_name)
+                           ORDER BY x.number)
+                          FROM districts x WHERE x.number = ANY(h.districts)),
+            'score', round(h.score::numeric, 3)),
+        'bbox', CASE WHEN h.extent IS NOT NULL THEN json_build_array(
+                    round(ST_XMin(h.extent)::numeric, 6), round(ST_YMin(h.extent)::numeric, 6),
+                    round(ST_XMax(h.extent)::numeric, 6), round(ST_YMax(h.extent)::numeric, 6))
+                END
     ) ORDER BY h.rn), '[]'::json))::text
 FROM (SELECT g.*, hits.rn, hits.score FROM hits JOIN gazetteer g ON g.id = hits.id) h
 LEFT JOIN districts d ON d.number = h.district
@@ -167,6 +175,36 @@ def fill_districts(conn: Connection, source: str) -> None:
         ),
         {"source": source},
     )
+
+
+# Every row's ``districts``; a street's from all addresses of that street name (any source)
+# and its ``extent``: their envelope, 40 m wider (a street known by one point: a box round it).
+# ``:source`` NULL: every row (the migration).
+STREET_EXTENTS_SQL = """
+UPDATE gazetteer g SET districts = CASE WHEN g.district IS NULL THEN '{}' ELSE ARRAY[g.district] END
+WHERE (CAST(:source AS text) IS NULL OR g.source = CAST(:source AS text)) AND g.kind <> 'street';
+WITH a AS (
+    SELECT civic_search_key(street) AS k,
+           array_agg(DISTINCT district ORDER BY district)
+               FILTER (WHERE district IS NOT NULL) AS ds,
+           ST_Envelope(ST_Buffer(ST_Envelope(ST_Collect(geom))::geography, 40)::geometry) AS ext
+    FROM gazetteer WHERE kind = 'address' AND street IS NOT NULL GROUP BY 1
+)
+UPDATE gazetteer g
+SET districts = coalesce(x.ds, CASE WHEN g.district IS NULL THEN '{}' ELSE ARRAY[g.district] END),
+    extent = coalesce(x.ext, ST_Envelope(ST_Buffer(g.geom::geography, 40)::geometry))
+FROM (SELECT s.id, a.ds, a.ext FROM gazetteer s
+      LEFT JOIN a ON a.k = civic_search_key(s.street)
+      WHERE s.kind = 'street') x
+WHERE g.id = x.id;
+"""
+
+
+def street_extents(conn: Connection, source: str) -> None:
+    """Fill ``districts`` of ``source``'s rows and every street's districts and extent."""
+    for statement in STREET_EXTENTS_SQL.split(";"):
+        if statement.strip():
+            conn.execute(text(statement), {"source": source})
 
 
 def add_streets_from_addresses(conn: Connection, source: str) -> int:

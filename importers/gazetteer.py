@@ -26,7 +26,12 @@ from sqlalchemy import Connection, text
 
 from geo.cities import City
 from geo.config import DATA_DIR
-from geo.gazetteer import add_streets_from_addresses, fill_districts, split_address
+from geo.gazetteer import (
+    add_streets_from_addresses,
+    fill_districts,
+    split_address,
+    street_extents,
+)
 
 SOURCES = ("osm-places", "osm-civic", "districts")
 PLACE_FILES = ("libraries", "culture", "education", "offices")
@@ -182,8 +187,10 @@ def load_gazetteer(conn: Connection, city: City, data_dir: Path | None = None) -
             """
         )
     )
-    for source in ("osm-places", "osm-civic"):
-        fill_districts(conn, source)
+    for source in ("osm-places", "osm-civic", "districts"):
+        if source != "districts":
+            fill_districts(conn, source)
+        street_extents(conn, source)
     rows = conn.execute(
         text("SELECT source, count(*) FROM gazetteer WHERE source = ANY(:s) GROUP BY source"),
         {"s": list(SOURCES)},

@@ -48,6 +48,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, text
 
 from geo.cities import City
+from geo.gazetteer import street_extents
 
 SOURCE = "prg"
 AXIS_ORDERS = ("auto", "ne", "en")
@@ -556,6 +557,7 @@ def load_prg(conn: Connection, city: City, path: str | Path, axis_order: str = "
         ),
         {"source": SOURCE},
     ).rowcount
+    street_extents(conn, SOURCE)
     conn.execute(
         text(
             """INSERT INTO reference_loads (name, rows, source) VALUES ('prg', :r, :s)

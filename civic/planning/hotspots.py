@@ -41,6 +41,10 @@ INFERENCE_TITLES = {
     "permutation": N_("permutacje warunkowe (esda)"),
 }
 PARAMS = ("layers", "edition", "size", "alpha", "correction", "inference")
+# Below this many located points no cell is tested: with 4 points in the whole city a "99 %
+# hot spot" says nothing (a cell needs several points in its neighbourhood to differ from
+# chance at all, and the multiple-testing correction over hundreds of cells needs more).
+MIN_POINTS = 30
 
 
 def confidence_levels(alpha: float) -> list[float]:
@@ -61,6 +65,7 @@ def hotspot_payload(
     correction: str,
     inference: str,
     seed: int = 0,
+    min_points: int = MIN_POINTS,
 ) -> dict[str, Any]:
     """Gi* hot and cold spots with confidence classes (99 / 95 / 90 % as far as ``alpha``).
 
@@ -76,6 +81,7 @@ def hotspot_payload(
         correction=correction,
         inference=inference,
         seed=seed,
+        min_points=min_points,
     )
     tested = [c.p for c in res.cells if c.p is not None]
     levels = confidence_levels(alpha)
@@ -129,6 +135,8 @@ def hotspot_payload(
             "min_share": res.min_share,
             "notes": list(res.notes),
             "counts": counts,
+            "min_points": res.min_points,
+            "insufficient": res.insufficient,
         },
         "cells": cells,
     }

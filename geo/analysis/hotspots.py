@@ -292,6 +292,11 @@ class HotspotResult:
     n_tested_points: int  # features in tested cells (the N of the CSR null)
     sources: int = 1
     notes: list[str] = field(default_factory=list)
+    min_points: int = 0  # below it nothing was tested (too few points to say anything)
+
+    @property
+    def insufficient(self) -> bool:
+        return self.n_points < self.min_points
 
     @property
     def hot(self) -> list[HotspotCell]:
@@ -362,8 +367,12 @@ def hotspots(
     rings: int = 1,
     min_share: float = 0.5,
     city: str | None = None,
+    min_points: int = 0,
 ) -> HotspotResult:
     """Gi* hot and cold spots of the features of ``sources`` on a ``size``-metre hex grid.
+
+    With fewer than ``min_points`` features nothing is tested (every cell ``not_tested``,
+    ``insufficient`` true): a handful of points cannot make any cell significant.
 
     ``permutations`` (default: :func:`auto_permutations`) and ``seed`` matter only for
     ``inference="permutation"``; the other two nulls are exact.
@@ -379,11 +388,14 @@ def hotspots(
     if not 0 <= min_share <= 1:
         raise ValueError("min_share must be between 0 and 1")
     counted = cell_counts(conn, sources, size, city, population=inference == "population")
+    n_points = sum(cc.count for cc in counted)
     tested = [
         k
         for k, cc in enumerate(counted)
         if cc.cell.share >= min_share and (inference != "population" or (cc.population or 0) > 0)
     ]
+    if n_points < min_points:
+        tested = []
     m = len(tested)
     if inference == "permutation":
         perms = permutations or auto_permutations(m, alpha, correction)
@@ -450,9 +462,10 @@ def hotspots(
         seed=seed,
         rings=rings,
         min_share=min_share,
-        n_points=sum(cc.count for cc in counted),
+        n_points=n_points,
         n_tested=m,
         n_tested_points=int(sum(counted[k].count for k in tested)),
         sources=1 if isinstance(sources, Source) else len(sources),
         notes=notes,
+        min_points=min_points,
     )

@@ -351,10 +351,16 @@
       }
     }
 
+    function districtNames(p) {
+      // a street may cross districts: name them all
+      if (p.districts && p.districts.length > 1) return p.districts.map(function (d) { return d.name; }).join(", ");
+      return p.district_full_name || "";
+    }
+
     function label(f) {
       var p = f.properties;
       var parts = [kinds[p.kind] || p.kind];
-      if (p.district_full_name && p.kind !== "district") parts.push(p.district_full_name);
+      if (p.kind !== "district" && districtNames(p)) parts.push(districtNames(p));
       return parts.join(", ");
     }
 
@@ -398,9 +404,18 @@
       close();
       var c = f.geometry.coordinates;
       var chosen = byId(input.id + "-chosen");
-      var text = f.properties.name + (f.properties.district_full_name ? " — " + f.properties.district_full_name : "");
+      var names = districtNames(f.properties);
+      var text = f.properties.name + (names ? " — " + names : "");
       if (chosen) chosen.textContent = text;
       status.textContent = i18n("chosen", "%(name)s").replace("%(name)s", text);
+      if (f.bbox && f.properties.kind === "street") {
+        // a street: show all of it and let the resident put the pin at the right spot
+        state.map = state.map || (window.civicmap && window.civicmap.map);
+        if (state.map) state.map.fitBounds([[f.bbox[1], f.bbox[0]], [f.bbox[3], f.bbox[2]]], { maxZoom: 17 });
+        status.textContent += " " + i18n("street-pin", "");
+        if (chosen) chosen.textContent = text + " " + i18n("street-pin", "");
+        return;
+      }
       if (input.getAttribute("data-action") === "move") { moveTo(c[0], c[1]); return; }
       setPoint(c[0], c[1]);
       if (f.properties.district_full_name) districtOutput(f.properties.district_full_name);
