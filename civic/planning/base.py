@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from civic import N_
 from civic.planning.text import Text, short
 from geo import export as gx
 
@@ -188,6 +189,30 @@ def size_param(t: Text, default: float = 500.0) -> Param:
         hi=5000,
         tuning=True,
         help=t.gettext("Długość boku sześciokąta w metrach (150–5000)."),
+    )
+
+
+# How a district's registered residents are spread over its grid cells (geo.analysis.grid).
+BASELINE_TITLES = {
+    "settlement": N_(
+        "tam, gdzie mieszkają: według punktów adresowych, szkół i nazwanych osiedli w pobliżu"
+    ),
+    "area": N_("równomiernie na całej powierzchni dzielnicy (także pola i lasy)"),
+}
+
+
+def baseline_param(t: Text) -> Param:
+    return Param(
+        "baseline",
+        t.gettext("Rozkład mieszkańców w dzielnicy"),
+        "choice",
+        "settlement",
+        choices=[(k, t.gettext(v)) for k, v in BASELINE_TITLES.items()],
+        tuning=True,
+        help=t.gettext(
+            "Liczba mieszkańców jest znana dla dzielnic; w komórkach siatki jest szacowana. "
+            "Po imporcie punktów adresowych PRG szacunek odpowiada zabudowie mieszkaniowej."
+        ),
     )
 
 

@@ -10,7 +10,15 @@ from sqlalchemy import Connection, text
 
 from civic import N_
 from civic.planning import charts
-from civic.planning.base import Analysis, Column, Param, Table, size_param
+from civic.planning.base import (
+    BASELINE_TITLES,
+    Analysis,
+    Column,
+    Param,
+    Table,
+    baseline_param,
+    size_param,
+)
 from civic.planning.common import cell_districts, ngos_source, table_count, venues_source
 from civic.planning.maps import DISTANCE_COLORS, NO_DATA, classify, feature_collection
 from civic.planning.text import Text, short
@@ -24,11 +32,16 @@ WORST_SHOWN = 25
 
 
 def coverage_payload(
-    conn: Connection, target: Source, *, size: float, threshold_m: float
+    conn: Connection,
+    target: Source,
+    *,
+    size: float,
+    threshold_m: float,
+    baseline: str = "settlement",
 ) -> dict[str, Any]:
     """Distance from every grid cell to the nearest target, population-weighted, with the
     nearest target's public name and the under-served cells flagged."""
-    res = coverage(conn, target, size, threshold_m=threshold_m)
+    res = coverage(conn, target, size, threshold_m=threshold_m, baseline=baseline)
     ids = sorted({c.nearest_id for c in res.cells if c.nearest_id is not None})
     names: dict[int, str] = {}
     if ids and target.table:
@@ -62,6 +75,7 @@ def coverage_payload(
             "underserved_population": res.underserved_population,
             "underserved_share": res.underserved_share,
             "underserved_cells": sum(1 for c in res.cells if c.underserved),
+            "baseline": baseline,
         },
         "districts": [asdict(d) for d in res.districts],
         "cells": cells,
@@ -105,6 +119,7 @@ def params(conn: Connection, t: Text) -> list[Param]:
             tuning=True,
             help=t.gettext("Komórki dalej niż ten próg od najbliższego celu są oznaczone."),
         ),
+        baseline_param(t),
     ]
 
 
@@ -121,6 +136,7 @@ def compute(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
         target_source(values["target"]),
         size=float(values["size"]),
         threshold_m=float(values["threshold"]),
+        baseline=values["baseline"],
     )
 
 
@@ -232,6 +248,7 @@ def page(conn: Connection, values: dict[str, Any], payload: dict[str, Any], t: T
     return {
         "result": payload,
         "summary": summary,
+        "baseline_title": t.gettext(BASELINE_TITLES[summary.get("baseline", "area")]),
         "target_title": title,
         "classes": classes,
         "district_rows": district_rows,

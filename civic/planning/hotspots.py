@@ -11,7 +11,16 @@ from sqlalchemy import Connection
 
 from civic import N_
 from civic.planning import charts
-from civic.planning.base import Analysis, Column, Param, Table, edition_choices, size_param
+from civic.planning.base import (
+    BASELINE_TITLES,
+    Analysis,
+    Column,
+    Param,
+    Table,
+    baseline_param,
+    edition_choices,
+    size_param,
+)
 from civic.planning.common import (
     cell_districts,
     comments_source,
@@ -40,7 +49,7 @@ INFERENCE_TITLES = {
     "population": N_("losowe położenie według liczby mieszkańców"),
     "permutation": N_("permutacje warunkowe (esda)"),
 }
-PARAMS = ("layers", "edition", "size", "alpha", "correction", "inference")
+PARAMS = ("layers", "edition", "size", "alpha", "correction", "inference", "baseline")
 # Below this many located points no cell is tested: with 4 points in the whole city a "99 %
 # hot spot" says nothing (a cell needs several points in its neighbourhood to differ from
 # chance at all, and the multiple-testing correction over hundreds of cells needs more).
@@ -66,6 +75,7 @@ def hotspot_payload(
     inference: str,
     seed: int = 0,
     min_points: int = MIN_POINTS,
+    baseline: str = "settlement",
 ) -> dict[str, Any]:
     """Gi* hot and cold spots with confidence classes (99 / 95 / 90 % as far as ``alpha``).
 
@@ -82,6 +92,7 @@ def hotspot_payload(
         inference=inference,
         seed=seed,
         min_points=min_points,
+        baseline=baseline,
     )
     tested = [c.p for c in res.cells if c.p is not None]
     levels = confidence_levels(alpha)
@@ -137,6 +148,7 @@ def hotspot_payload(
             "counts": counts,
             "min_points": res.min_points,
             "insufficient": res.insufficient,
+            "baseline": baseline if inference == "population" else None,
         },
         "cells": cells,
     }
@@ -196,6 +208,7 @@ def params(conn: Connection, t: Text) -> list[Param]:
             ],
             tuning=True,
         ),
+        baseline_param(t),
     ]
 
 
@@ -213,6 +226,7 @@ def compute(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
         alpha=float(values["alpha"]),
         correction=values["correction"],
         inference=values["inference"],
+        baseline=values["baseline"],
     )
 
 
@@ -304,6 +318,9 @@ def page(conn: Connection, values: dict[str, Any], payload: dict[str, Any], t: T
         "more_rows": max(0, len(sig) - ROWS_SHOWN),
         "class_rows": class_rows,
         "inference_title": t.gettext(INFERENCE_TITLES[summary["inference"]]),
+        "baseline_title": t.gettext(BASELINE_TITLES[summary["baseline"]])
+        if summary.get("baseline")
+        else None,
         "correction_title": t.gettext(CORRECTION_TITLES[summary["correction"]]),
         "p_cutoff": t.p(summary["p_cutoff"]) if summary["p_cutoff"] else "—",
         "map": {

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.analysis.grid import GRID_CTE, GRID_POP_CTE, grid_params
+from geo.analysis.grid import GRID_CTE, grid_params, grid_pop_cte
 from geo.analysis.source import Source
 
 
@@ -74,6 +74,7 @@ def coverage(
     *,
     threshold_m: float = 1000.0,
     city: str | None = None,
+    baseline: str = "area",
 ) -> CoverageResult:
     """Distance from each grid cell to the nearest feature of ``targets``, with population."""
     if not threshold_m > 0:
@@ -111,7 +112,7 @@ def coverage(
                 LIMIT 1
             ) n ON k.dd IS NOT NULL
         ),
-        {GRID_POP_CTE},
+        {grid_pop_cte(baseline).lstrip()},
         pops AS (
             SELECT id, json_object_agg(number, population)::text AS pops
             FROM grid_pop GROUP BY id

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from sqlalchemy import Connection, text
 
-from geo.analysis.grid import GRID_CTE, GRID_POP_CTE, Cell, grid_params, neighbours
+from geo.analysis.grid import GRID_CTE, Cell, grid_params, grid_pop_cte, neighbours
 from geo.analysis.source import Source, union_sql
 
 if TYPE_CHECKING:
@@ -320,11 +320,12 @@ def cell_counts(
     size: float,
     city: str | None = None,
     population: bool = False,
+    baseline: str = "area",
 ) -> list[CellCount]:
     """Each grid cell with the number of features whose representative point lies in it."""
     pts_sql, params = union_sql(sources)
     params.update(grid_params(size, city))
-    pop_cte = f",\n{GRID_POP_CTE}" if population else ""
+    pop_cte = f",\n{grid_pop_cte(baseline).lstrip()}" if population else ""
     pop_col = (
         "(SELECT sum(gp.population) FROM grid_pop gp WHERE gp.id = g.id)"
         if population
@@ -368,6 +369,7 @@ def hotspots(
     min_share: float = 0.5,
     city: str | None = None,
     min_points: int = 0,
+    baseline: str = "area",
 ) -> HotspotResult:
     """Gi* hot and cold spots of the features of ``sources`` on a ``size``-metre hex grid.
 
@@ -387,7 +389,9 @@ def hotspots(
         raise ValueError(f"inference must be one of {', '.join(INFERENCES)}")
     if not 0 <= min_share <= 1:
         raise ValueError("min_share must be between 0 and 1")
-    counted = cell_counts(conn, sources, size, city, population=inference == "population")
+    counted = cell_counts(
+        conn, sources, size, city, population=inference == "population", baseline=baseline
+    )
     n_points = sum(cc.count for cc in counted)
     tested = [
         k
