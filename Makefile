@@ -23,7 +23,7 @@ system-test:
 ## Serve the app on http://127.0.0.1:$${PORT:-5000} with the embedded PostGIS (or DATABASE_URL).
 run: system install
 	$(VENV)/bin/civicmap up
-	$(VENV)/bin/civicmap serve
+	BASEMAP=$${BASEMAP:-osm} $(VENV)/bin/civicmap serve
 
 ## Lint, import rules, and every test against a throwaway PostGIS and real Chromium.
 test: system-test install lint

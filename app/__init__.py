@@ -46,15 +46,12 @@ def secret_key() -> str:
 
 def content_security_policy(nonce: str, basemap: str) -> str:
     """Scripts only from us or with this response's nonce (folium's inline scripts get it)."""
-    from app.maps import basemap_origin
-
+    # The basemap comes through our own /basemap/ proxy (app/basemap): img-src stays 'self'.
     img = "'self' data: blob:"
-    origin = basemap_origin(basemap)
-    if origin:
-        img += " " + origin
     return (
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
-        f"style-src 'self' 'unsafe-inline'; img-src {img}; connect-src 'self'; "
+        f"style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'; "
+        f"img-src {img}; connect-src 'self'; "
         "font-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self'"
     )
 
@@ -64,6 +61,7 @@ def content_security_policy(nonce: str, basemap: str) -> str:
 # security's checks run first.
 WEB_MODULES: tuple[str, ...] = (
     "app.public",
+    "app.basemap",
     "app.api",
     "app.ogc",
     "app.security",
@@ -72,6 +70,8 @@ WEB_MODULES: tuple[str, ...] = (
     "app.residents.account",
     "app.moderation",
     "app.residents.propose",
+    "app.residents.proposal_page",
+    "app.staff",
     "app.residents.consult",
     "app.residents.geocode",
     "app.councils",
@@ -80,6 +80,7 @@ WEB_MODULES: tuple[str, ...] = (
     "app.initiatives",
     "app.pb",
     "app.pb.results",
+    "app.compress",
 )
 
 

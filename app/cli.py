@@ -111,6 +111,9 @@ def serve(port: int | None, host: str, workers: int) -> None:
             f"127.0.0.1:{port}",
             "--access-logfile",
             "-",
+            # gunicorn 27's control socket defaults to ~/.gunicorn/gunicorn.ctl, shared by every
+            # instance of this user: a second `civicmap serve` would take it over (issue 14.11)
+            "--no-control-socket",
             "app:create_app()",
         ],
     )

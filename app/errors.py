@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+RETRY_AFTER = "5"
 
 
 class ApiError(Exception):
@@ -37,11 +41,31 @@ def register(app: Flask) -> None:
     def _api_error(exc: ApiError):
         return jsonify(exc.to_dict()), exc.status
 
+    def _db_away(exc):
+        # the database is away (stopped, restarting, pool exhausted): 503, not 500 (issue 14.2).
+        # The page does not extend base.html: that would ask the database who is signed in.
+        from flask import current_app
+        from flask_babel import gettext
+
+        current_app.logger.warning("database unavailable: %s", str(exc).splitlines()[0][:200])
+        msg = gettext("Baza danych jest chwilowo niedostępna. Spróbuj ponownie za chwilę.")
+        headers = {"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"}
+        if wants_api():
+            body = {"error": {"code": "database_unavailable", "message": msg}}
+            return jsonify(body), 503, headers
+        html = render_template("db_away.html", message=msg)
+        return html, 503, headers
+
+    for exc_type in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(exc_type, _db_away)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        # the exception's own headers (405: Allow; 401: WWW-Authenticate …), not its body's type
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if wants_json():
             body = {
                 "error": {"code": exc.name.lower().replace(" ", "_"), "message": exc.description}
             }
-            return jsonify(body), exc.code
-        return render_template("error.html", error=exc), exc.code
+            return jsonify(body), exc.code, headers
+        return render_template("error.html", error=exc), exc.code, headers

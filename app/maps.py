@@ -1,22 +1,26 @@
 """Maps: folium builds them, our pages embed their parts. The only module importing folium.
 
-Map data is never embedded: each layer is a small element that asks our own API for the
-current view (static/js/civicmap.js does the fetching and builds popups with textContent).
+Map data is never embedded: each layer is a small element that asks our own API (or the
+vector tiles) for the current view; static/js/civicmap.js does the fetching and builds popups
+with textContent.
+
+CSP: the one inline script a map needs is wrapped here, where it is generated, with the
+response's nonce; the header carries only ``<script src>``/``<link href>`` tags (the map's
+size comes from static/css/civicmap.css, not from folium's inline ``<style>``). Nothing is
+rewritten by a pattern over the rendered page, so data inside the map's JSON (a title
+``<script>…``) stays data: every ``<`` in it is written as ``\\u003c``.
 """
 
 from __future__ import annotations
 
+import html
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import folium
-from branca.element import MacroElement
+from branca.element import CssLink, JavascriptLink, MacroElement
 from jinja2 import Template
-
-_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>\s*', re.I)
-_INLINE = re.compile(r"<(script|style)(?=[\s>])(?![^>]*\bsrc=)", re.I)
 
 
 @dataclass
@@ -27,6 +31,12 @@ class EmbeddedMap:
     html: str
     script: str
     map_id: str
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no ``<`` can open or close a tag."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 class CivicLayer(MacroElement):
@@ -41,33 +51,27 @@ civicmap.addLayer({{ this._parent.get_name() }}, {{ this.spec_json }});
     def __init__(self, spec: dict[str, Any]):
         super().__init__()
         self._name = "CivicLayer"
-        self.spec_json = json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+        self.spec_json = script_json(spec)
 
 
-def basemap_origin(basemap: str) -> str | None:
-    """The scheme://host the configured basemap loads tiles from (for the CSP), if any."""
-    if basemap == "osm":
-        url = folium.TileLayer("OpenStreetMap").tiles
-    elif basemap.startswith(("http://", "https://")):
-        url = basemap
+def basemap_layer(basemap: dict[str, Any] | None, i18n: dict[str, str] | None = None) -> dict:
+    """The basemap spec civicmap.js draws: our /basemap/ proxy, or a note that there is none."""
+    spec: dict[str, Any] = {"kind": "basemap", "i18n": i18n or {}}
+    if basemap:
+        spec.update(basemap)
     else:
-        return None
-    return "/".join(url.split("/")[:3])
+        spec["url"] = None
+    return spec
 
 
-def _basemap(m: folium.Map, basemap: str) -> None:
-    if basemap in ("", "none"):
-        return
-    if basemap == "osm":
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(m)
-    elif basemap.startswith(("http://", "https://")) and "{z}" in basemap:
-        folium.TileLayer(basemap, attr="MSIP Kraków", name="MSIP").add_to(m)
-    elif basemap.startswith(("http://", "https://")):
-        # A WMS endpoint, e.g. MSIP's orthophoto; layers after '#': URL#layer1,layer2
-        url, _, layers = basemap.partition("#")
-        folium.WmsTileLayer(
-            url, layers=layers or "0", fmt="image/png", name="MSIP WMS", attr="MSIP Kraków"
-        ).add_to(m)
+def _header(root) -> str:
+    """Only the asset links of folium's header: its inline <style>/<meta> parts are replaced
+    by our stylesheet (static/css/civicmap.css .folium-map) and base.html's viewport."""
+    out = []
+    for child in root.header._children.values():
+        if isinstance(child, (JavascriptLink, CssLink)):
+            out.append(child.render())
+    return "\n".join(out)
 
 
 def build_map(
@@ -75,10 +79,11 @@ def build_map(
     center: tuple[float, float],
     zoom: int,
     layers: list[dict[str, Any]],
-    basemap: str = "none",
+    basemap: dict[str, Any] | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     nonce: str = "",
     map_id: str = "main",
+    i18n: dict[str, str] | None = None,
 ) -> EmbeddedMap:
     m = folium.Map(
         location=list(center),
@@ -90,7 +95,7 @@ def build_map(
         prefer_canvas=False,
     )
     m._id = map_id
-    _basemap(m, basemap)
+    CivicLayer(basemap_layer(basemap, i18n)).add_to(m)
     for spec in layers:
         CivicLayer(spec).add_to(m)
     if bounds:
@@ -98,13 +103,8 @@ def build_map(
         m.fit_bounds([[s, w], [n, e]])
     root = m.get_root()
     root.render()
-    header = _VIEWPORT.sub("", root.header.render())
-    parts = [header, root.html.render(), root.script.render()]
-    if nonce:
-        parts = [_INLINE.sub(rf'<\1 nonce="{nonce}"', p) for p in parts]
-    script = parts[2]
-    if not script.lstrip().lower().startswith("<script"):
-        script = (
-            f'<script nonce="{nonce}">{script}</script>' if nonce else f"<script>{script}</script>"
-        )
-    return EmbeddedMap(header=parts[0], html=parts[1], script=script, map_id=m.get_name())
+    attr = f' nonce="{html.escape(nonce, quote=True)}"' if nonce else ""
+    script = f"<script{attr}>{root.script.render()}</script>"
+    return EmbeddedMap(
+        header=_header(root), html=root.html.render(), script=script, map_id=m.get_name()
+    )

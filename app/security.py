@@ -368,6 +368,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.before_request_funcs.setdefault(None, []).insert(0, _check_host)
 
     @app.before_request
     def _guard_request() -> None:
@@ -403,6 +404,36 @@ def init_app(app: Flask) -> None:
             field="Content-Type",
         )
         return error_response(err, "unsupported_media_type", "Content-Type")
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def trusted_hosts() -> set[str]:
+    """Hosts this app answers to: CIVICMAP_BASE_URL's, CIVICMAP_TRUSTED_HOSTS (comma-separated)
+    and the loopback names. Links in mail are built from these only (issue 14.1)."""
+    hosts = set(LOCAL_HOSTS)
+    base = current_app.config.get("BASE_URL")
+    if base:
+        hosts.add((urlsplit(base).hostname or "").lower())
+    extra = current_app.config.get("TRUSTED_HOSTS_EXTRA") or ""
+    hosts.update(h.strip().lower() for h in str(extra).split(",") if h.strip())
+    return hosts
+
+
+def _check_host():
+    """A Host header naming another site is refused with 400 before anything else runs."""
+    host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME") or ""
+    name = urlsplit("//" + host).hostname or ""
+    if name.lower() not in trusted_hosts():
+        log.warning("refused Host header %r from %s", host[:100], request.remote_addr)
+        return current_app.response_class(
+            "400 Bad Request: untrusted Host header (set CIVICMAP_BASE_URL or "
+            "CIVICMAP_TRUSTED_HOSTS_EXTRA)\n",
+            status=400,
+            mimetype="text/plain",
+        )
+    return None
 
 
 def _too_large_message(limit: int) -> str:

@@ -83,7 +83,15 @@ def feature_title(layer: Layer, props: dict[str, Any], feature_id: int) -> str:
 
 
 def permalink(layer: Layer, feature_id: int) -> str:
+    if layer.name == "budget-proposals":  # one canonical page per proposal
+        return url_for("proposals.detail", proposal_id=feature_id)
     return url_for("layer_pages.feature_page", layer=layer.name, feature_id=feature_id)
+
+
+def canonical_url(proposal_id: int) -> str:
+    """A proposal's one page, with the request's query string (the old addresses redirect)."""
+    base = url_for("proposals.detail", proposal_id=proposal_id)
+    return base + ("?" + request.query_string.decode() if request.query_string else "")
 
 
 # --- query strings -------------------------------------------------------------------------
@@ -210,13 +218,24 @@ def district_spec(selected: int | None = None) -> dict[str, Any]:
     }
 
 
+def basemap_i18n() -> dict[str, str]:
+    return {
+        "offline": _("Podkład mapy (ulice) jest teraz niedostępny — widać tylko granice."),
+        "none": _("Mapa bez podkładu z ulicami: nie skonfigurowano źródła podkładu."),
+        "noGeometry": _("bez lokalizacji na mapie (tylko dzielnica)"),
+    }
+
+
 def page_map(specs: list[dict[str, Any]], bounds=None):
+    from app.basemap import basemap_spec
+
     city = current_app.extensions["city"]
     return build_map(
         center=city.center,
         zoom=city.zoom,
         layers=specs,
-        basemap=current_app.config["BASEMAP"],
+        basemap=basemap_spec(),
         bounds=bounds,
         nonce=g.csp_nonce,
+        i18n=basemap_i18n(),
     )

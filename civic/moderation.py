@@ -46,6 +46,7 @@ class Target:
     label_sql: str  # SQL for a short label of one row (alias t)
     kind: str  # msgid naming the kind of content
     layer: str  # layer name for the permalink /layers/<layer>/<id>
+    status_column: bool = False  # a comment: status pending/published/hidden (not hidden_at)
 
 
 TARGETS: dict[str, Target] = {
@@ -57,6 +58,14 @@ TARGETS: dict[str, Target] = {
         "left(t.body, 120)",
         N_("komentarz w konsultacjach"),
         "consultation-comments",
+        status_column=True,
+    ),
+    "proposal_comments": Target(
+        "proposal_comments",
+        "left(t.body, 120)",
+        N_("komentarz do projektu"),
+        "budget-proposals",
+        status_column=True,
     ),
 }
 
@@ -112,9 +121,9 @@ def needs_moderation(user: User | None) -> bool:
 
 def hold_for_moderation(conn: Connection, table: str, target_id: int) -> None:
     """Put a new piece of content in the moderators' queue (hidden from the public)."""
-    if table == "consultation_comments":
+    if table in TARGETS and TARGETS[table].status_column:
         conn.execute(
-            text("UPDATE consultation_comments SET status = 'pending' WHERE id = :id"),
+            text(f"UPDATE {table} SET status = 'pending' WHERE id = :id"),
             {"id": target_id},
         )
     elif table == "budget_proposals":
@@ -144,7 +153,7 @@ def _load(conn: Connection, t: Target, target_id: int, lock: bool = False) -> An
     state = (
         "CASE WHEN t.status = 'pending' THEN 'pending' WHEN t.status = 'hidden' THEN 'hidden' "
         "ELSE 'published' END"
-        if t.table == "consultation_comments"
+        if t.status_column
         else f"CASE WHEN t.hidden_reason = '{PENDING}' AND t.hidden_at IS NOT NULL THEN 'pending' "
         "WHEN t.hidden_at IS NOT NULL THEN 'hidden' ELSE 'published' END"
     )
@@ -170,10 +179,10 @@ def moderate(
     if row is None:
         raise _not_found()
     new_state = "hidden" if action == "hide" else "published"
-    if table == "consultation_comments":
+    if t.status_column:
         conn.execute(
             text(
-                "UPDATE consultation_comments SET status = :s, "
+                f"UPDATE {t.table} SET status = :s, "
                 "hidden_at = CASE WHEN :s = 'hidden' THEN now() END, "
                 "hidden_reason = CASE WHEN :s = 'hidden' THEN :r END WHERE id = :id"
             ),
@@ -244,12 +253,12 @@ def queue(conn: Connection, limit: int = 100) -> list[dict]:
     for t in TARGETS.values():
         pending = (
             "t.status = 'pending'"
-            if t.table == "consultation_comments"
+            if t.status_column
             else f"(t.hidden_at IS NOT NULL AND t.hidden_reason = '{PENDING}')"
         )
         hidden = (
             "t.status = 'hidden'"
-            if t.table == "consultation_comments"
+            if t.status_column
             else f"(t.hidden_at IS NOT NULL AND t.hidden_reason IS DISTINCT FROM '{PENDING}')"
         )
         parts.append(
@@ -286,6 +295,9 @@ def recently_moderated(conn: Connection, limit: int = 50) -> list[dict]:
 UNION ALL
 (SELECT 'consultation_comments', id, left(body, 120), hidden_at, hidden_reason
  FROM consultation_comments WHERE status = 'hidden')
+UNION ALL
+(SELECT 'proposal_comments', id, left(body, 120), hidden_at, hidden_reason
+ FROM proposal_comments WHERE status = 'hidden')
 ORDER BY hidden_at DESC NULLS LAST LIMIT :l"""
         ),
         {"p": PENDING, "l": limit},

@@ -10,7 +10,8 @@ allows:
   field-name mapping, all in one zip;
 * GeoJSON — RFC 7946 (EPSG:4326, lon/lat) with a ``metadata`` foreign member;
 * CSV — UTF-8 with BOM (Excel), geometry as WKT in the first column, and four ``meta_*``
-  columns (CSV has nowhere else to put them; the WKT has no CRS of its own);
+  columns (CSV has nowhere else to put them; the WKT has no CRS of its own); a text cell
+  that would start a spreadsheet formula gets a leading ``'`` (geo/export_csv.py);
 * KML — always WGS 84; document name/description.
 
 Shapefile field names are at most 10 characters: a field's MSIP name when it has one, else
@@ -39,6 +40,7 @@ from pyproj import CRS
 from sqlalchemy import Connection, text
 
 from geo.crs import SUPPORTED
+from geo.export_csv import csv_safe_frame, dict_rows_csv
 
 ColumnType = Literal["text", "int", "float", "bool", "date", "datetime"]
 
@@ -368,6 +370,8 @@ def _write_csv(gdf, columns, meta, out_dir, basename, _gt) -> Path:
         CSV_META_COLUMNS, (d["source"], d["licence"], d["exported_at"], d["crs"]), strict=True
     ):
         frame[name] = value
+    # people open a CSV in a spreadsheet: no cell may start a formula (issue 14 #4)
+    frame = csv_safe_frame(frame, skip=[frame.geometry.name])
     pyogrio.write_dataframe(
         frame,
         path,
@@ -469,8 +473,14 @@ def _write_shp(gdf, columns, meta, out_dir, basename, geometry_types) -> Path:
         (work / f"{name}.cpg").write_text("UTF-8", encoding="ascii")
     (work / "README.txt").write_text(shapefile_readme(columns, names, meta), encoding="utf-8")
     (work / "fields.csv").write_text(
-        "dbf_name,export_name,type,title\n"
-        + "".join(f'{names[c.name]},{c.name},{c.type},"{c.title}"\n' for c in columns),
+        dict_rows_csv(
+            (
+                {"dbf_name": names[c.name], "export_name": c.name, "type": c.type, "title": c.title}
+                for c in columns
+            ),
+            ("dbf_name", "export_name", "type", "title"),
+            bom=False,
+        ),
         encoding="utf-8",
     )
     path = out_dir / f"{basename}.zip"

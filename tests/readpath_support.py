@@ -230,6 +230,39 @@ def golden_urls(ids: dict[str, int]) -> list[str]:
     ]
 
 
+def golden_consumer_urls(conn: Connection) -> list[str]:
+    """The two consumers that read features through layers.query last (issue 12): the
+    residents' proposals map (``/api/proposals``, the permalink's collection) and the
+    planners' map collections, on the shipped proposals (+ :data:`SEED_SQL`)."""
+    first = conn.execute(text("SELECT min(id) FROM budget_proposals")).scalar_one()
+    whole = conn.execute(
+        text("SELECT min(id) FROM budget_proposals WHERE geom IS NULL AND districts <> '{}'")
+    ).scalar_one()
+    out = [
+        "/api/proposals?limit=5",
+        "/api/proposals?district=3&limit=6",
+        "/api/proposals?sort=supports&limit=4",
+        "/api/proposals?sort=cost_desc&edition=2022&limit=5",
+        "/api/proposals?sort=title&status=selected&limit=3",
+        "/api/proposals?sort=oldest&category=culture&limit=3",
+        "/api/proposals?q=park&limit=4",
+        "/api/proposals?district=18&q=qxz",
+        "/api/proposals?limit=2001",
+        "/api/proposals?district=abc",
+        f"/api/proposals/{first}",
+        "/planners/api/demand.geojson?edition=2022",
+        "/planners/api/demand?edition=2022",
+        "/planners/api/demand.geojson?edition=",
+        "/planners/api/history.geojson?edition=2022",
+        "/planners/api/revitalisation.geojson",
+        "/planners/api/revitalisation",
+    ]
+    if whole is not None:
+        out.insert(10, "/api/proposals?district=1&limit=2000&sort=oldest")
+        out.append(f"/api/proposals/{whole}")
+    return out
+
+
 HEADERS = ("Content-Type", "Content-Crs", "Content-Disposition", "Cache-Control")
 _STAMP = re.compile(r'("timeStamp":\s*"|"exported_at":\s*"|exported at: )[0-9T:Z-]+')
 _CSV_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ(?=,EPSG:\d+\r?$)", re.M)

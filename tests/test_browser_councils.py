@@ -60,7 +60,7 @@ def test_member_records_an_opinion_with_the_keyboard(page, live_server, make_use
     page.get_by_label("Data uchwały lub posiedzenia").fill("2025-04-02")
     page.get_by_label("Numer uchwały (nieobowiązkowo)").fill("Uchwała nr XIV/140/25")
     page.get_by_label("Numer uchwały (nieobowiązkowo)").press("Enter")
-    page.wait_for_url(f"**/layers/budget-proposals/{data['boisko']}")
+    page.wait_for_url(f"**/proposals/{data['boisko']}")
     section = page.locator("section.council-opinions")
     assert "Uchwała nr XIV/140/25" in section.inner_text()
     assert "<b>ogrodzenie</b>" in section.inner_text()  # typed text stays text

@@ -268,13 +268,11 @@ def test_member_records_opinion_it_is_public_and_audited(make_user, client, engi
     assert re.search(r'id="f-resolution_date"[^>]* max="\d{4}-\d{2}-\d{2}"', form_page.text)
     assert "&quot;" not in form_page.text.split('id="f-resolution_date"')[1].split(">")[0]
     r = member.post(f"/councils/8/proposals/{pid}/opinion", data=_opinion_form())
-    assert r.status_code == 302 and r.headers["Location"].endswith(
-        f"/layers/budget-proposals/{pid}"
-    )
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/proposals/{pid}")
 
     # public on the proposal's permalink page (anonymous visitor) …
-    page = client.get(f"/layers/budget-proposals/{pid}")
-    assert page.status_code == 200
+    page = client.get(f"/layers/budget-proposals/{pid}", follow_redirects=True)
+    assert page.status_code == 200 and page.request.path == f"/proposals/{pid}"
     assert "Opinie rad dzielnic" in page.text
     assert "Uchwała nr XII/123/25" in page.text
     assert "park jest potrzebny mieszkańcom Ruczaju" in page.text

@@ -137,7 +137,8 @@ def test_hidden_proposal_leaves_public_views(make_user, engine, client):
             {"id": pid},
         ).one()
     assert row.hidden_at is not None and row.hidden_reason == "Spam"
-    assert client.get(f"/layers/budget-proposals/{pid}").status_code == 404
+    page = client.get(f"/layers/budget-proposals/{pid}", follow_redirects=True)
+    assert page.status_code == 404
     assert "Projekt do ukrycia" in author.get("/account").text  # still in "my contributions"
 
 

@@ -138,10 +138,14 @@ def test_default_limit_and_next_links_reach_every_public_feature(client, engine)
     assert sorted(ids) == public
 
 
-def test_limit_above_the_maximum_is_the_maximum(client):
-    _, doc = get_json(client, f"{ITEMS}?limit={MAX_LIMIT * 10}")
+def test_limit_up_to_the_maximum_and_above_it_refused_as_documented(client):
+    _, doc = get_json(client, f"{ITEMS}?limit={MAX_LIMIT}")
     assert doc["numberReturned"] == tl.PUBLIC_COUNT  # all fit under the maximum
     assert not [link for link in doc["links"] if link["rel"] == "next"]
+    # issue 14 #9: the OpenAPI document says maximum 5000; 5001 used to be served (capped)
+    for limit in (MAX_LIMIT + 1, MAX_LIMIT * 10, 10**30):
+        _, err = get_json(client, f"{ITEMS}?limit={limit}", 400)
+        assert err["parameter"] == "limit"
 
 
 def test_next_and_prev_links_keep_the_query(client):
@@ -333,7 +337,17 @@ def test_category_counts_match_the_generated_data(engine):
         ("bbox=a,b,c,d", "bbox"),
         ("bbox=20,50,19,51", "bbox"),
         ("bbox=19,50,20,51&bbox-crs=EPSG:9999", "bbox-crs"),
-        (f"bbox-crs={EPSG}2178", "bbox-crs"),
+        ("bbox-crs=", "bbox-crs"),
+        ("crs=", "crs"),
+        ("limit=5001", "limit"),
+        ("district=0", "district"),
+        ("votes=99999999999", "votes"),
+        # issue 14 #5: outside the CRS's area of use (PostGIS: "Point outside of projection
+        # domain", a 500)
+        ("bbox=0,0,1e300,1e300&bbox-crs=EPSG:2180", "bbox"),
+        ("bbox=0,0,1e300,1e300&bbox-crs=EPSG:2178", "bbox"),
+        (f"bbox=-1e300,-1e300,1e300,1e300&bbox-crs={EPSG}3857", "bbox"),
+        ("bbox=5000000,7000000,5000100,7000100&bbox-crs=EPSG:2180", "bbox"),
         ("limit=-1", "limit"),
         ("limit=0", "limit"),
         ("limit=ten", "limit"),
@@ -450,6 +464,37 @@ def test_openapi_document(client):
     names = {p.get("name") or p["$ref"].rsplit("/", 1)[1] for p in items_params}
     assert names >= {"bbox", "bbox-crs", "crs", "limit", "datetime", "category", "votes"}
     assert "author_email" not in json.dumps(doc)
+
+
+def test_openapi_tells_the_truth(client, layer):
+    """Issue 14 #9: what the document allows is served, what it forbids is refused."""
+    _, doc = get_json(client, "/ogc/api")
+    item = doc["paths"][f"/collections/{tl.NAME}/items/{{featureId}}"]["get"]
+    feature = item["responses"]["200"]["content"]["application/geo+json"]["schema"]
+    props = feature["properties"]["properties"]["properties"]
+    assert props["description"]["nullable"] is True  # the database may hold NULL there
+    assert props["category"]["nullable"] is True and None in props["category"]["enum"]
+    assert "nullable" not in props["title"]  # required
+    # the features really do carry nulls where the document says they may
+    _, fc = get_json(client, f"{ITEMS}?limit=5000")
+    assert any(f["properties"].get("description") is None for f in fc["features"])
+    for op in (item, doc["paths"][f"/collections/{tl.NAME}/items"]["get"]):
+        assert "414" in op["responses"]
+    params = doc["components"]["parameters"]
+    assert params["datetime"]["allowEmptyValue"] is True
+    assert params["limit"]["schema"]["maximum"] == MAX_LIMIT
+    # datetime= (allowed: empty) is served; a lone bbox-crs changes nothing
+    get_json(client, f"{ITEMS}?datetime=")
+    get_json(client, f"{ITEMS}?bbox-crs={EPSG}2180")
+
+
+def test_405_carries_an_allow_header(make_user):
+    client = make_user(login=False)  # with a CSRF token: past the CSRF check, to the router
+    for url in ("/ogc/collections", ITEMS, "/api/layers"):
+        r = client.post(url)
+        assert r.status_code == 405, url
+        assert "GET" in r.headers.get("Allow", ""), (url, dict(r.headers))
+        assert r.mimetype == "application/json"
 
 
 def test_openapi_validates_when_a_validator_is_installed(client):

@@ -44,6 +44,8 @@ def as_user(browser, base, client):
 
 
 def axe_ok(pg) -> None:
+    pg.wait_for_load_state("networkidle")
+    pg.wait_for_timeout(400)  # a map popup opened on load has faded in (contrast)
     violations = run_axe(pg)
     assert violations == [], violations
 
@@ -122,7 +124,7 @@ def test_whole_edition(browser, live_server, make_user, app, outbox):
     axe_ok(au)
     shot(au, "submit-error")
     fill_project(au, "Zielony skwer przy Rynku")
-    au.wait_for_url(re.compile(r".*/budget/projects/\d+$"))
+    au.wait_for_url(re.compile(r".*/proposals/\d+$"))
     pid = int(au.url.rsplit("/", 1)[1])
     assert au.locator("#status").get_attribute("data-status") == "submitted"
     axe_ok(au)
@@ -188,20 +190,20 @@ def test_whole_edition(browser, live_server, make_user, app, outbox):
     a.get_by_label("braki — wezwij autora do uzupełnienia").check()
     a.get_by_label("Uwagi / braki / powód").fill("Brak opisu nasadzeń (gatunki drzew).")
     a.get_by_role("button", name="Zapisz decyzję formalną").click()
-    a.wait_for_url(f"**/budget/projects/{pid}")
+    a.wait_for_url(f"**/proposals/{pid}")
     assert a.locator("#status").get_attribute("data-status") == "correction"
     au.goto(f"{base}/budget/projects/{pid}")
     assert "Brak opisu nasadzeń" in au.locator("#gap").inner_text()
     axe_ok(au)
     au.get_by_label("Opis (poprawiony)").fill("Lipy drobnolistne (6 szt.), ławki, kosze.")
     au.get_by_role("button", name="Wyślij poprawki").click()
-    au.wait_for_url(f"**/budget/projects/{pid}")
+    au.wait_for_url(f"**/proposals/{pid}")
     assert au.locator("#status").get_attribute("data-status") == "submitted"
     for p_ in (pid, pid2):
         a.goto(f"{base}/budget/projects/{p_}")
         a.get_by_label("kompletny — do weryfikacji merytorycznej").check()
         a.get_by_role("button", name="Zapisz decyzję formalną").click()
-        a.wait_for_url(f"**/budget/projects/{p_}")
+        a.wait_for_url(f"**/proposals/{p_}")
         assert a.locator("#status").get_attribute("data-status") == "under_review"
 
     # --- merit review: negative with reasons (the verifier of ZZM), with the pre-check ----
@@ -219,7 +221,7 @@ def test_whole_edition(browser, live_server, make_user, app, outbox):
     v.get_by_label("Uzasadnienie (publiczne)").fill("Działka należy do Skarbu Państwa.")
     shot(v, "merit")
     v.get_by_role("button", name="Zapisz ocenę").click()
-    v.wait_for_url(f"**/budget/projects/{pid}")
+    v.wait_for_url(f"**/proposals/{pid}")
     assert v.locator("#status").get_attribute("data-status") == "rejected"
     r = verifier.post(
         f"/budget/projects/{pid2}/merit",
@@ -256,7 +258,7 @@ def test_whole_edition(browser, live_server, make_user, app, outbox):
         "Działka jest miejska: załączamy wypis z rejestru."
     )
     au.get_by_role("button", name="Złóż protest").click()
-    au.wait_for_url(f"**/budget/projects/{pid}")
+    au.wait_for_url(f"**/proposals/{pid}")
     assert au.locator("#status").get_attribute("data-status") == "protested"
     a.goto(f"{base}/budget/projects/{pid}")
     axe_ok(a)
@@ -267,7 +269,7 @@ def test_whole_edition(browser, live_server, make_user, app, outbox):
     a.get_by_label("uwzględniony", exact=True).check()
     shot(a, "protest")
     a.get_by_role("button", name="Zapisz rozstrzygnięcie").click()
-    a.wait_for_url(f"**/budget/projects/{pid}")
+    a.wait_for_url(f"**/proposals/{pid}")
     assert a.locator("#status").get_attribute("data-status") == "accepted_for_vote"
 
     # --- the ballot list, numbered per pool ------------------------------------------------
@@ -289,7 +291,7 @@ def test_whole_edition(browser, live_server, make_user, app, outbox):
     au.get_by_label("Łąka kwietna przy Plantach").check()
     au.get_by_label("Tytuł połączonego projektu").fill("Skwer i łąka przy Rynku")
     au.get_by_role("button", name="Zaproponuj połączenie").click()
-    au.wait_for_url(f"**/budget/projects/{pid}")
+    au.wait_for_url(f"**/proposals/{pid}")
     assert "czeka na potwierdzenie" in au.locator("#merges").inner_text()
     # publishing, the merge is not yet done: the staff cannot complete it for the authors
     with eng.connect() as conn:
@@ -300,7 +302,7 @@ def test_whole_edition(browser, live_server, make_user, app, outbox):
     a2.goto(f"{base}/budget/projects/{pid2}")
     axe_ok(a2)
     a2.get_by_role("button", name="Potwierdzam połączenie").click()
-    a2.wait_for_url(f"**/budget/projects/{pid2}")
+    a2.wait_for_url(f"**/proposals/{pid2}")
     assert a2.locator("#status").get_attribute("data-status") == "merged"
     merged_id = int(a2.locator("dd a").first.get_attribute("href").rsplit("/", 1)[1])
     a2.context.close()

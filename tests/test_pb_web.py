@@ -66,7 +66,7 @@ def test_submit_and_refusals(app, make_user, edition, table_checksums):
     r = author.post(f"/budget/{Y}/submit", json=_form())
     assert r.status_code == 201
     pid = r.get_json()["id"]
-    page = author.get(f"/budget/projects/{pid}").get_data(as_text=True)
+    page = author.get(f"/budget/projects/{pid}", follow_redirects=True).get_data(as_text=True)
     assert "Lista poparcia" in page
     signer = make_user(district=1)
     r = signer.post(

@@ -20,16 +20,21 @@ from pathlib import Path
 
 import pytest
 import test_ogc_testlayer as tl
+from sqlalchemy import text
 
-from tests.readpath_support import capture, golden_urls
+from tests.readpath_support import capture, golden_consumer_urls, golden_urls, seed
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "readpath"
 
 
 @pytest.fixture(scope="module")
 def answers(app, engine):
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM ngo_locations")).scalar_one() == 0:
+            seed(conn)
+        more = golden_consumer_urls(conn)
     with tl.installed(engine) as ids:
-        yield capture(app, sample=golden_urls(ids))
+        yield capture(app, sample=golden_urls(ids) + more)
 
 
 def test_the_sample_covers_api_ogc_and_exports(answers):

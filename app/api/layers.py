@@ -118,7 +118,7 @@ def features(layer: str):
     links = [{"rel": "self", "type": GEOJSON, "href": _page_href(ly, q.offset)}]
     members: dict[str, Any] = {
         "layer": ly.name,
-        "numberReturned": len(page.features),
+        "numberReturned": page.number,
         "limit": q.limit,
         "offset": q.offset,
     }

@@ -30,6 +30,8 @@ def content_url(table: str, target_id: int) -> str | None:
         tries.append(("consultations.comment", {"comment_id": target_id}))
     if table == "budget_proposals":
         tries.append(("proposals.detail", {"proposal_id": target_id}))
+    if table == "proposal_comments":
+        tries.append(("proposal_page.comment", {"comment_id": target_id}))
     t = TARGETS.get(table)
     if t:
         tries.append(("layer_pages.feature_page", {"layer": t.layer, "feature_id": target_id}))

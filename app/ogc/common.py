@@ -7,7 +7,9 @@ say. ``bbox`` is read in the axis order of ``bbox-crs`` the same way.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -42,6 +44,8 @@ COMMON_PARAMS = {"f", "lang"}
 # The items' own query parameters, in the order the OpenAPI document lists them.
 ITEMS_QUERY = ("bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "district")
 ITEMS_PARAMS = COMMON_PARAMS | set(ITEMS_QUERY)
+MAX_OFFSET = 10_000_000
+INT_RANGE = (-(2**31), 2**31 - 1)  # an integer column: a larger value cannot be in it
 
 
 class OgcError(Exception):
@@ -145,8 +149,10 @@ def require_collection(collection_id: str) -> Collection:
 
 def parse_crs_param(name: str, default: int = gx.CRS84) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
+    if not raw.strip():  # the OpenAPI document lists the CRS URIs; "" is none of them
+        raise bad_param(name, "empty; name a CRS URI or leave the parameter out")
     try:
         return gx.parse_crs(raw, parameter=name)
     except gx.ExportError as exc:
@@ -179,9 +185,7 @@ def parse_bbox() -> tuple[tuple[float, float, float, float], int] | None:
     """bbox in the axis order of bbox-crs → (west, south, east, north) easting first, srid."""
     raw = request.args.get("bbox")
     code = parse_crs_param("bbox-crs")
-    if raw is None:
-        if "bbox-crs" in request.args:
-            raise bad_param("bbox-crs", "given without bbox")
+    if raw is None:  # a bbox-crs alone changes nothing (and is checked all the same)
         return None
     parts = raw.split(",")
     if len(parts) not in (4, 6) or not all(_NUMBER.match(p) for p in parts):
@@ -200,6 +204,8 @@ def parse_bbox() -> tuple[tuple[float, float, float, float], int] | None:
         -180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90
     ):
         raise bad_param("bbox", "outside longitude/latitude ranges (check the axis order)")
+    if srid_of(code) != 4326:
+        check_area_of_use(srid_of(code), (w, s, e, n))
     # A zero-width box (a point or line) is legal; PostGIS's envelope would be degenerate and
     # intersect nothing, so widen it by far less than the data's precision.
     eps = 1e-9 if srid_of(code) == 4326 else 1e-4
@@ -210,20 +216,49 @@ def parse_bbox() -> tuple[tuple[float, float, float, float], int] | None:
     return (w, s, e, n), srid_of(code)
 
 
+@functools.lru_cache(maxsize=8)
+def area_of_use(srid: int) -> tuple[float, float, float, float]:
+    """The CRS's area of use (EPSG), in its own easting/northing, widened by a tenth each
+    way: a box a little larger than the country is fine, 1e300 metres is not."""
+    from pyproj import CRS, Transformer
+
+    area = CRS.from_epsg(srid).area_of_use
+    assert area is not None, srid
+    tr = Transformer.from_crs(4326, srid, always_xy=True)
+    x0, y0, x1, y1 = tr.transform_bounds(area.west, area.south, area.east, area.north)
+    dx, dy = (x1 - x0) / 10, (y1 - y0) / 10
+    return x0 - dx, y0 - dy, x1 + dx, y1 + dy
+
+
+def check_area_of_use(srid: int, box: tuple[float, float, float, float]) -> None:
+    """bbox in a projected CRS: inside the CRS's area of use, or a 400 naming ``bbox``
+    (PostGIS would fail with "Point outside of projection domain")."""
+    x0, y0, x1, y1 = area_of_use(srid)
+    w, s, e, n = box
+    if not (x0 <= w and e <= x1 and y0 <= s and n <= y1):
+        raise bad_param(
+            "bbox",
+            f"outside the area of use of EPSG:{srid} "
+            f"({x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f} easting/northing; check the axis order)",
+        )
+
+
 def parse_limit() -> int:
     raw = request.args.get("limit")
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not re.fullmatch(r"\d+", raw.strip()) or int(raw) < 1:
+    # Above the maximum is refused, as the OpenAPI document says (``maximum``): Part 1 lets a
+    # server either cap it or refuse it, and a client that read the document knows the cap.
+    if not re.fullmatch(r"\d{1,9}", raw.strip()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise bad_param("limit", f"must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
-    return min(int(raw), MAX_LIMIT)  # above the maximum: the maximum (Part 1, /req/core/fc-limit)
+    return int(raw)
 
 
 def parse_offset() -> int:
     raw = request.args.get("offset")
     if raw is None or raw == "":
         return 0
-    if not re.fullmatch(r"\d+", raw.strip()) or int(raw) > 10_000_000:
+    if not re.fullmatch(r"\d{1,9}", raw.strip()) or int(raw) > MAX_OFFSET:
         raise bad_param("offset", f"must be a whole number ≥ 0, got {raw!r}")
     return int(raw)
 
@@ -246,7 +281,7 @@ def _instant(s: str, end: bool) -> datetime:
 def parse_datetime() -> tuple[datetime | None, datetime | None, bool]:
     """RFC 3339 instant, date, or interval ``a/b`` with ``..`` or empty for open ends."""
     raw = request.args.get("datetime")
-    if raw is None:
+    if raw is None or raw == "":  # empty: no filter (the document allows it)
         return None, None, False
     try:
         if "/" in raw:
@@ -279,9 +314,21 @@ def parse_value(name: str, f: Field, raw: str) -> Any:
     t = f.type.removesuffix("[]")
     try:
         if t == "int":
-            return int(raw)
+            value = int(raw)
+            lo = INT_RANGE[0] if f.minimum is None else max(f.minimum, INT_RANGE[0])
+            hi = INT_RANGE[1] if f.maximum is None else min(f.maximum, INT_RANGE[1])
+            if not lo <= value <= hi:
+                raise bad_param(name, f"{raw!r} is outside {lo}..{hi}")
+            return value
         if t in ("float", "money"):
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):
+                raise bad_param(name, f"{raw!r} is not a finite number")
+            if (f.minimum is not None and number < f.minimum) or (
+                f.maximum is not None and number > f.maximum
+            ):
+                raise bad_param(name, f"{raw!r} is outside {f.minimum}..{f.maximum}")
+            return number
         if t == "bool":
             if raw.lower() in ("true", "1", "yes"):
                 return True
@@ -296,6 +343,8 @@ def parse_value(name: str, f: Field, raw: str) -> Any:
         raise bad_param(name, f"{raw!r} is not a valid {f.type}") from None
     if f.choices and raw not in f.choices:
         raise bad_param(name, f"{raw!r} is not one of {', '.join(f.choices)}")
+    if len(raw) > (f.max_length or 500) or "\x00" in raw:
+        raise bad_param(name, "is too long or not text")
     return raw
 
 
@@ -312,6 +361,6 @@ def parse_district() -> int | None:
     raw = request.args.get("district")
     if raw is None or raw == "":
         return None
-    if not re.fullmatch(r"\d{1,2}", raw):
-        raise bad_param("district", f"must be a district number, got {raw!r}")
+    if not re.fullmatch(r"\d{1,2}", raw) or int(raw) < 1:
+        raise bad_param("district", f"must be a district number (1-99), got {raw!r}")
     return int(raw)

@@ -10,18 +10,23 @@ from app.ogc.common import (
     CRS_CODES,
     GEOJSON,
     HTML,
+    INT_RANGE,
     ITEMS_QUERY,
     JSON,
+    MAX_OFFSET,
     OPENAPI,
     filter_fields,
     title,
 )
 from geo import export as gx
+from layers.base import Field
 from layers.collections import collections
 from layers.query import DEFAULT_LIMIT, MAX_LIMIT
 
 
-def _param(name: str, schema: dict, description: str, style: str | None = None) -> dict:
+def _param(
+    name: str, schema: dict, description: str, style: str | None = None, empty: bool = False
+) -> dict:
     p: dict[str, Any] = {
         "name": name,
         "in": "query",
@@ -29,9 +34,53 @@ def _param(name: str, schema: dict, description: str, style: str | None = None) 
         "description": description,
         "schema": schema,
     }
+    if empty:  # ``name=`` means "not given"
+        p["allowEmptyValue"] = True
     if style:
         p.update(style=style, explode=False)
     return p
+
+
+# RFC 3339 instant or date, or an interval of them with ".." or nothing for an open end; empty:
+# no filter. (A day the calendar lacks, 2024-02-31, or an interval ending before it starts,
+# still answers 400.)
+_DAY = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_INSTANT = (
+    _DAY + r"([Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))?"
+)
+DATETIME_PATTERN = rf"^(({_INSTANT})|(({_INSTANT})/(({_INSTANT})|\.\.)?)|((\.\.)?/({_INSTANT})))?$"
+
+
+def _nullable(schema: dict) -> dict:
+    """A property the database may hold as NULL: ``nullable`` (and ``null`` among the choices,
+    which OpenAPI 3.0.3 asks for when an enum is nullable)."""
+    out = {**schema, "nullable": True}
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def property_schema(f: Field) -> dict:
+    schema = f.json_schema()
+    return schema if f.required else _nullable(schema)
+
+
+def filter_schema(f: Field) -> dict:
+    """A simple filter's value: one value of the field (of its items, for a list field: the
+    feature matches when its list holds it); empty means no filter."""
+    schema = f.json_schema()
+    if f.type.endswith("[]"):
+        schema = {**schema["items"], "title": schema["title"]}
+    t = schema.get("type")
+    if t == "integer":
+        schema.setdefault("minimum", INT_RANGE[0])
+        schema.setdefault("maximum", INT_RANGE[1])
+        schema["minimum"] = max(schema["minimum"], INT_RANGE[0])
+        schema["maximum"] = min(schema["maximum"], INT_RANGE[1])
+    elif t == "string" and "format" not in schema:
+        schema.setdefault("maxLength", 500)
+        schema["pattern"] = "^[^\\x00]*$"
+    return schema
 
 
 def openapi_doc() -> dict:
@@ -58,20 +107,28 @@ def openapi_doc() -> dict:
             "limit": _param(
                 "limit",
                 {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                f"Features per page (default {DEFAULT_LIMIT}, maximum {MAX_LIMIT})",
+                f"Features per page (default {DEFAULT_LIMIT}, maximum {MAX_LIMIT}; more is a 400)",
                 "form",
+                empty=True,
             ),
             "offset": _param(
-                "offset", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"
+                "offset",
+                {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                "Features to skip",
+                empty=True,
             ),
             "datetime": _param(
                 "datetime",
-                {"type": "string"},
-                "Last update time (RFC 3339 instant, date or interval with '..')",
+                {"type": "string", "pattern": DATETIME_PATTERN},
+                "Last update time (RFC 3339 instant, date or interval with '..'; empty: any)",
                 "form",
+                empty=True,
             ),
             "district": _param(
-                "district", {"type": "integer", "minimum": 1}, "District number (dzielnica)"
+                "district",
+                {"type": "integer", "minimum": 1, "maximum": 99},
+                "District number (dzielnica)",
+                empty=True,
             ),
             "featureId": {
                 "name": "featureId",
@@ -111,6 +168,14 @@ def openapi_doc() -> dict:
                 "description": "Not found",
                 "content": {JSON: {"schema": {"$ref": "#/components/schemas/exception"}}},
             },
+            "414": {
+                "description": "URI too long: the HTTP server (gunicorn) refuses a request line "
+                "longer than 4094 bytes before the application sees it",
+                "content": {
+                    HTML: {"schema": {"type": "string"}},
+                    "text/plain": {"schema": {"type": "string"}},
+                },
+            },
         },
     }
 
@@ -124,6 +189,7 @@ def openapi_doc() -> dict:
                 },
             },
             "400": {"$ref": "#/components/responses/400"},
+            "414": {"$ref": "#/components/responses/414"},
         }
 
     paths: dict[str, Any] = {
@@ -164,7 +230,9 @@ def openapi_doc() -> dict:
         cid = coll.name
         props_schema = {
             "type": "object",
-            "properties": {coll.property_key(f): f.json_schema() for f in coll.layer.public_fields},
+            "properties": {
+                coll.property_key(f): property_schema(f) for f in coll.layer.public_fields
+            },
         }
         if not coll.msip_properties:
             props_schema["properties"]["districts"] = {
@@ -194,7 +262,7 @@ def openapi_doc() -> dict:
             },
         }
         filters = [
-            _param(key, f.json_schema(), f"Equal to ({f.title('en')})")
+            _param(key, filter_schema(f), f"Equal to ({f.title('en')}); empty: any", empty=True)
             for key, f in filter_fields(coll).items()
         ]
         headers = {

@@ -247,7 +247,7 @@ def items(collection_id: str):
     q.district = parse_district()
     with engine().connect() as conn:
         page = lq.features(conn, coll.layer, q)
-    feats, more = page.features, page.has_more
+    more = page.has_more
     if has_datetime:
         with engine().begin() as conn:
             gx.record_sync(
@@ -256,7 +256,7 @@ def items(collection_id: str):
                 op="ogc-items",
                 format=fmt if fmt == "html" else "geojson",
                 crs=gx.crs_label(code),
-                features=len(feats),
+                features=page.number,
                 params=dict(request.args),
                 client=client_label(),
             )
@@ -293,7 +293,7 @@ def items(collection_id: str):
             render_template(
                 "ogc/items.html",
                 coll=coll,
-                features=[json.loads(f) for f in feats],
+                features=[json.loads(f) for f in page.features],
                 fields=coll.layer.public_fields,
                 links=html_links,
                 offset=q.offset,
@@ -302,7 +302,7 @@ def items(collection_id: str):
             ),
             headers=content_crs(code),
         )
-    body = page.collection(links=links, timeStamp=stamp, numberReturned=len(feats))
+    body = page.collection(links=links, timeStamp=stamp, numberReturned=page.number)
     return json_response(body, GEOJSON, content_crs(code))
 
 

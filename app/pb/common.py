@@ -105,7 +105,7 @@ def send_mails(mails: list[dict[str, Any]]) -> None:
             params["state"] = state_title(params["state"])
         try:
             body = gettext(MESSAGES.get(m["key"], m["key"]), **params)
-            link = external_url("pb.project", proposal_id=params["proposal_id"])
+            link = external_url("proposals.detail", proposal_id=params["proposal_id"])
             send_mail(
                 m["to"],
                 gettext("Budżet Obywatelski: %(title)s", title=params.get("title", "")),

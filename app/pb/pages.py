@@ -3,17 +3,16 @@ district filter, summary table), the ballot list, a project with its history."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, redirect, render_template, request
 
 from app.db import engine
-from app.pb.common import bp, me, phase_title, refused, state_title
-from app.views import district_spec, map_spec, page_map
+from app.pb.common import bp, phase_title, refused, state_title
+from app.views import canonical_url, district_spec, map_spec, page_map
 from civic.pb import pages as pbp
 from civic.pb.errors import PbError
 from civic.pb.feasibility import SENTENCES
 from civic.pb.review import CHECKLIST
 from civic.pb.summary import COLUMN_TITLES
-from layers import registry
 from layers.budget_proposals import LAYER
 
 
@@ -69,20 +68,6 @@ def ballot(year: int):
 
 @bp.get("/projects/<int:proposal_id>")
 def project(proposal_id: int):
-    uid, roles = me()
-    try:
-        with engine().begin() as conn:
-            view = pbp.project_page(conn, proposal_id, uid, roles)
-    except PbError as exc:
-        return refused(exc)
-    if not view["public"]:
-        abort(404)
-    fmap = None
-    if view["feasibility"] is not None and view["geojson"]:
-        specs = [map_spec(LAYER, feature_id=proposal_id, params={"edition": view["p"].edition})]
-        for name in ("city-land",):
-            ly = registry.get(name)
-            if ly is not None:
-                specs.append(map_spec(ly))
-        fmap = page_map(specs)
-    return render_template("pb/project.html", v=view, fmap=fmap, **_helpers())
+    """The proposal's one page is /proposals/<id> (app/residents/proposal_page.py): it shows
+    the workflow, support list, reviews and feasibility that this page showed."""
+    return redirect(canonical_url(proposal_id), code=308)

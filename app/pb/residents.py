@@ -18,7 +18,7 @@ from layers.budget_proposals import CATEGORY_TITLES
 
 
 def _project(pid: int) -> str:
-    return url_for("pb.project", proposal_id=pid)
+    return url_for("proposals.detail", proposal_id=pid)
 
 
 def _submit_new(conn, year: int, user_id: int, data: dict) -> int:

@@ -5,15 +5,13 @@ exports. Also registers the voting pages (app/pb/vote.py): one WEB_MODULES line 
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, jsonify, render_template
 
 from app.db import engine
 from app.errors import wants_api
 from civic.pb import ballots as B
 from civic.pb import results as R
+from geo.export_csv import dict_rows_csv
 
 bp = Blueprint("pb_results", __name__, url_prefix="/budget")
 
@@ -64,13 +62,10 @@ def results_csv(year: int):
         if year not in R.editions(conn):
             abort(404)
         rows = R.export_rows(conn, year)
-    buf = io.StringIO()
-    buf.write("\ufeff")  # Excel reads UTF-8 with a BOM
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["edition"])
-    writer.writeheader()
-    writer.writerows(rows)
+    # UTF-8 with a BOM (Excel), no cell a spreadsheet would run as a formula (issue 14 #4)
+    body = dict_rows_csv(rows, list(rows[0]) if rows else ["edition"])
     return Response(
-        buf.getvalue(),
+        body,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="results_{year}.csv"'},
     )

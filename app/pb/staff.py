@@ -21,7 +21,7 @@ STAFF = ("official", "admin")
 
 
 def _project(pid: int) -> str:
-    return url_for("pb.project", proposal_id=pid)
+    return url_for("proposals.detail", proposal_id=pid)
 
 
 def _date(raw: str | None, field: str) -> date:

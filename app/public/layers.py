@@ -9,12 +9,13 @@ static/js/civicmap.js can refresh them from the API for the map's current view.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from app.api.filters import param_names, public_layers
 from app.db import engine
 from app.public.lists import (
+    BUDGET_LAYER,
     PAGE_SIZE,
     FilterControl,
     Section,
@@ -26,6 +27,7 @@ from app.public.lists import (
 )
 from app.views import (
     args_without,
+    canonical_url,
     district_spec,
     feature_title,
     format_value,
@@ -41,6 +43,10 @@ from layers import query as lq
 from layers.base import Field
 
 bp = Blueprint("layer_pages", __name__)
+
+
+def _with_query(url: str) -> str:
+    return url + ("?" + request.query_string.decode() if request.query_string else "")
 
 
 @bp.get("/layers")
@@ -61,6 +67,8 @@ def layers_index():
 
 @bp.get("/layers/<layer>")
 def layer_list(layer: str):
+    if layer == BUDGET_LAYER:  # the proposals' one list and map is /proposals
+        return redirect(_with_query(url_for("proposals.browse")), code=308)
     ly = layer_or_404(layer)
     q = query_or_400(ly)
     page = page_number()
@@ -115,6 +123,8 @@ def feature_page(layer: str, feature_id: str):
     ly = layer_or_404(layer)
     if not feature_id.isdigit() or len(feature_id) > 19 or int(feature_id) > 2**63 - 1:
         abort(404, description=_("Nie ma takiego obiektu."))
+    if layer == BUDGET_LAYER:  # a proposal's one page (council opinions included)
+        return redirect(canonical_url(int(feature_id)), code=308)
     fid = int(feature_id)
     with engine().connect() as conn:
         found = lq.records(conn, ly, lq.FeatureQuery(ids=[fid], limit=1, with_geometry=False))

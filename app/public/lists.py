@@ -47,6 +47,13 @@ PREVIEW_SIZE = 5  # per layer, when the list shows every layer
 BUDGET_LAYER = "budget-proposals"
 
 
+def layer_list_url(name: str, args: dict[str, str]) -> str:
+    """A layer's list page; the budget proposals' one list is /proposals (the other redirects)."""
+    if name == BUDGET_LAYER:
+        return url_with("proposals.browse", args)
+    return url_with("layer_pages.layer_list", args, layer=name)
+
+
 def list_item(layer: Layer, row: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
     """One list entry: title, link and the layer's list fields as (label, text) pairs."""
     lng = lang()
@@ -245,7 +252,7 @@ def overview(conn, *, district: int | None, endpoint: str, values: dict[str, Any
             if found.has_more:
                 sec.next_url = url_with(endpoint, args_without("page", page=page + 1), **values)
         elif found.has_more:
-            sec.more_url = url_with("layer_pages.layer_list", list_args, layer=ly.name)
+            sec.more_url = layer_list_url(ly.name, list_args)
         sections.append(sec)
     controls = [
         FilterControl(
@@ -274,7 +281,7 @@ def district_counts(conn, number: int) -> list[dict[str, Any]]:
             "layer": ly,
             "title": ly.title(lang()),
             "count": lq.count_by_district(conn, ly, number),
-            "url": url_with("layer_pages.layer_list", {"district": str(number)}, layer=ly.name),
+            "url": layer_list_url(ly.name, {"district": str(number)}),
         }
         for ly in public_layers()
     ]
@@ -333,11 +340,7 @@ def past_budget(conn, number: int) -> dict[str, Any] | None:
         "columns": [f.title(lng) for f in cols],
         "rows": rows,
         "has_more": page.has_more,
-        "all_url": url_with(
-            "layer_pages.layer_list",
-            {"district": str(number), "edition": str(edition)},
-            layer=layer.name,
-        ),
+        "all_url": layer_list_url(layer.name, {"district": str(number), "edition": str(edition)}),
     }
 
 

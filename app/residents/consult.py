@@ -87,8 +87,18 @@ def index():
 
 @bp.get("/api/consultations")
 def api_areas():
+    """The consultations' areas; ``?ids=1,2`` only those (a consultation's page: its own)."""
+    raw = request.args.get("ids") or ""
+    ids = None
+    if raw:
+        parts = raw.split(",")
+        if len(parts) > 100 or not all(p.isdigit() and len(p) < 19 for p in parts):
+            raise ApiError(
+                400, "invalid_parameter", "parameter 'ids': numbers, comma-separated", "ids"
+            )
+        ids = [int(p) for p in parts]
     with engine().connect() as conn:
-        body = pc.areas_geojson(conn, _link(".detail", consultation_id=0))
+        body = pc.areas_geojson(conn, _link(".detail", consultation_id=0), ids)
     return Response(body, mimetype="application/geo+json")
 
 

@@ -15,7 +15,7 @@ from flask_babel import ngettext
 
 from app.errors import ApiError
 from app.forms import FormError
-from app.views import lang, page_map
+from app.views import choice_title, lang, page_map
 from civic.participation.errors import Msg
 
 
@@ -118,3 +118,57 @@ def check_form_type(message: str) -> None:
             message % {"type": request.mimetype or "—"},
             "Content-Type",
         )
+
+
+# --------------------------------------------------------------------------- proposals' pages
+
+
+def category_title(value: str | None) -> str:
+    from civic.participation import proposals as pp
+
+    return choice_title(pp.form_field("category"), value, lang()) if value else ""
+
+
+def status_title(value: str | None) -> str:
+    from civic.participation import proposals as pp
+
+    return choice_title(pp.form_field("status"), value, lang()) if value else ""
+
+
+def categories() -> list[tuple[str, str]]:
+    from civic.participation import proposals as pp
+
+    return sorted(
+        ((k, category_title(k)) for k in pp.form_field("category").choices), key=lambda kv: kv[1]
+    )
+
+
+def list_map(
+    data_url: str, bounds=None, focus: dict[str, Any] | None = None, extra: list | None = None
+):
+    """The proposals' map (the list's, or one proposal's with ``focus``), ``extra`` specs on
+    top (a staff member's constraint layers)."""
+    if bounds is None:
+        from app import engine
+        from geo import districts as gd
+
+        with engine().connect() as conn:
+            bounds = gd.city_bounds(conn)
+    features = {
+        "kind": "participation-features",
+        "url": data_url,
+        "what": "proposals",
+        "focus": focus,
+        "labels": map_labels(),
+    }
+    return participation_map([features, *(extra or [])], bounds)
+
+
+def labels() -> dict[str, Any]:
+    """The title helpers the proposals' templates use."""
+    return {
+        "category_title": category_title,
+        "status_title": status_title,
+        "format_pln": format_pln,
+        "supporters_label": supporters_label,
+    }

@@ -42,12 +42,14 @@ from app.errors import ApiError
 from app.forms import form_error_json
 from app.pb.common import send_mails
 from app.residents import participation_web as pw
+from app.residents import proposal_page
 from app.security import json_body, rate_limit
-from app.views import choice_title, lang
+from app.views import lang
 from civic.accounts import Invalid, district_choices, is_author_or_staff
 from civic.moderation import needs_moderation
 from civic.participation import limits
 from civic.participation import proposal_lists as pl
+from civic.participation import proposal_page as pp_page
 from civic.participation import proposals as pp
 from civic.participation.form import geometry_reason
 from geo import districts as gd
@@ -61,18 +63,9 @@ format_pln = pw.format_pln
 supporters_label = pw.supporters_label
 
 
-def category_title(value: str | None) -> str:
-    return choice_title(pp.form_field("category"), value, lang()) if value else ""
-
-
-def status_title(value: str | None) -> str:
-    return choice_title(pp.form_field("status"), value, lang()) if value else ""
-
-
-def _categories() -> list[tuple[str, str]]:
-    return sorted(
-        ((k, category_title(k)) for k in pp.form_field("category").choices), key=lambda kv: kv[1]
-    )
+category_title = pw.category_title
+status_title = pw.status_title
+_categories = pw.categories
 
 
 # --------------------------------------------------------------------------- the edition
@@ -319,18 +312,7 @@ def api_proposals():
     return Response(body, mimetype="application/geo+json")
 
 
-def _list_map(data_url: str, bounds=None, focus: dict[str, Any] | None = None):
-    if bounds is None:
-        with engine().connect() as conn:
-            bounds = gd.city_bounds(conn)
-    features = {
-        "kind": "participation-features",
-        "url": data_url,
-        "what": "proposals",
-        "focus": focus,
-        "labels": pw.map_labels(),
-    }
-    return pw.participation_map([features], bounds)
+_list_map = pw.list_map
 
 
 def _sort_labels() -> list[tuple[str, str]]:
@@ -375,31 +357,10 @@ def browse():
 
 @bp.get("/proposals/<int:proposal_id>")
 def detail(proposal_id: int):
-    user = current_user()
-    with engine().connect() as conn:
-        p = pl.get_proposal(conn, proposal_id)
-        supported = (
-            p is not None and user is not None and pp.has_supported(conn, proposal_id, user.id)
-        )
-    if p is None or not _may_see(p["author_id"], p["status"], p["hidden_at"]):
-        abort(404, description=_("Nie ma takiego projektu."))
-    bounds = (p["west"], p["south"], p["east"], p["north"]) if p["west"] is not None else None
-    fmap = _list_map(
-        url_for(".api_proposal", proposal_id=proposal_id), bounds, focus={"id": proposal_id}
-    )
-    return render_template(
-        "propose/detail.html",
-        p=p,
-        fmap=fmap,
-        public=pp.is_public(p["status"], p["hidden_at"]),
-        supported=supported,
-        user=user,
-        mine=user is not None and user.id == p["author_id"],
-        category_title=category_title,
-        status_title=status_title,
-        format_pln=format_pln,
-        supporters_label=supporters_label,
-    )
+    """The one page of a proposal: facts, map, supports, the budget workflow, council
+    opinions, execution, comments and history (/budget/projects/<id> and
+    /layers/budget-proposals/<id> redirect here)."""
+    return proposal_page.render_detail(proposal_id)
 
 
 @bp.get("/api/proposals/<int:proposal_id>")
@@ -426,7 +387,7 @@ def support(proposal_id: int):
     form_action = request.form.get("action") if request.mimetype != "application/json" else None
     try:
         with engine().begin() as conn:
-            supported, new, total = pp.set_support(
+            supported, new, total = pp_page.support(
                 conn, user, proposal_id, withdraw=form_action == "withdraw"
             )
     except Invalid as exc:

@@ -81,7 +81,7 @@ def browse_args(args: Any) -> Browse:
     return b
 
 
-def _where(b: Browse, params: dict[str, Any]) -> str:
+def _query(b: Browse, **kw: Any) -> lq.FeatureQuery:
     filters: dict[str, Any] = {}
     if b.category:
         filters["category"] = b.category
@@ -89,8 +89,11 @@ def _where(b: Browse, params: dict[str, Any]) -> str:
         filters["status"] = b.status
     if b.edition:
         filters["edition"] = b.edition
-    q = lq.FeatureQuery(district=b.district, filters=filters, search=b.q, public=True)
-    return lq.where_clause(layer(), q, params)
+    return lq.FeatureQuery(district=b.district, filters=filters, search=b.q, public=True, **kw)
+
+
+def _where(b: Browse, params: dict[str, Any]) -> str:
+    return lq.where_clause(layer(), _query(b), params)
 
 
 def list_proposals(
@@ -114,6 +117,20 @@ def list_proposals(
     return [dict(r._mapping) for r in rows[:limit]], len(rows) > limit
 
 
+# A whole-district proposal (no geometry of its own) sits at a point inside its districts on
+# the map; its permalink shows the districts' area.
+_INSIDE_DISTRICTS = """SELECT ST_PointOnSurface(ST_Union(d.geom)) FROM districts d
+                       WHERE d.number = ANY(t.districts)"""
+_DISTRICTS_AREA = """SELECT ST_Multi(ST_Union(d.geom)) FROM districts d
+                     WHERE d.number = ANY(t.districts)"""
+
+
+def _collection(page: lq.FeaturePage) -> str:
+    """The FeatureCollection as json_build_object writes it (the map's answer since it was
+    published: '"k" : v', features joined by ", ")."""
+    return '{"type" : "FeatureCollection", "features" : [' + page.text + "]}"
+
+
 def proposals_geojson(
     conn: Connection,
     b: Browse,
@@ -123,35 +140,37 @@ def proposals_geojson(
     limit: int = MAP_LIMIT,
 ) -> str:
     """The map's FeatureCollection (a whole-district proposal sits inside its district);
-    ``link`` + id is a feature's page, ``categories``/``states`` their titles to show."""
-    params: dict[str, Any] = {
-        "limit": limit,
-        "link": link,
-        "categories": json.dumps(categories, ensure_ascii=False),
-        "states": json.dumps(states, ensure_ascii=False),
-    }
-    where = _where(b, params)
-    sql = f"""
-        SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(f), '[]'))::text
-        FROM (
-            SELECT json_build_object(
-                'type', 'Feature', 'id', t.id,
-                'geometry', ST_AsGeoJSON(coalesce(t.geom, (
-                    SELECT ST_PointOnSurface(ST_Union(d.geom)) FROM districts d
-                    WHERE d.number = ANY(t.districts))), 6)::json,
-                'properties', json_build_object(
-                    'title', t.title, 'category', t.category,
-                    'category_title', CAST(:categories AS jsonb) ->> t.category,
-                    'status', t.status, 'status_title', CAST(:states AS jsonb) ->> t.status,
-                    'cost', t.cost, 'edition', t.edition, 'scope', t.scope, 'districts', t.districts,
-                    'whole_district', t.geom IS NULL, 'supports', {_SUPPORTS},
-                    'url', :link || t.id)) AS f
-            FROM budget_proposals t
-            WHERE {where} AND (t.geom IS NOT NULL OR cardinality(t.districts) > 0)
-            ORDER BY {SORTS[b.sort]}
-            LIMIT :limit
-        ) s"""
-    return conn.execute(text(sql), params).scalar_one()
+    ``link`` + id is a feature's page, ``categories``/``states`` their titles to show.
+    Read through the one read path (layers.query.features) with the map's own properties."""
+    q = _query(
+        b,
+        limit=limit,
+        precision=6,
+        build_object=True,
+        sort=SORTS[b.sort],
+        geometry_fallback=_INSIDE_DISTRICTS,
+        where=("t.geom IS NOT NULL OR cardinality(t.districts) > 0",),
+        properties=(
+            ("title", None),
+            ("category", None),
+            ("category_title", "CAST(:categories AS jsonb) ->> t.category"),
+            ("status", None),
+            ("status_title", "CAST(:states AS jsonb) ->> t.status"),
+            ("cost", None),
+            ("edition", None),
+            ("scope", None),
+            ("districts", None),
+            ("whole_district", "t.geom IS NULL"),
+            ("supports", _SUPPORTS),
+            ("url", ":link || t.id"),
+        ),
+        params={
+            "link": link,
+            "categories": json.dumps(categories, ensure_ascii=False),
+            "states": json.dumps(states, ensure_ascii=False),
+        },
+    )
+    return _collection(lq.features(conn, layer(), q))
 
 
 def editions(conn: Connection) -> list[int]:
@@ -194,21 +213,26 @@ def visibility(conn: Connection, proposal_id: int) -> Any:
 
 
 def proposal_geojson(conn: Connection, proposal_id: int, url: str) -> str:
-    """One proposal as a FeatureCollection (its permalink map; a whole district as its area)."""
-    return conn.execute(
-        text(
-            f"""
-            SELECT json_build_object('type', 'FeatureCollection', 'features', json_build_array(
-                json_build_object('type', 'Feature', 'id', t.id,
-                    'geometry', ST_AsGeoJSON(coalesce(t.geom, (SELECT ST_Multi(ST_Union(d.geom))
-                        FROM districts d WHERE d.number = ANY(t.districts))), 6)::json,
-                    'properties', json_build_object('title', t.title, 'status', t.status,
-                        'supports', {_SUPPORTS}, 'whole_district', t.geom IS NULL,
-                        'districts', t.districts, 'url', CAST(:url AS text)))))::text
-            FROM budget_proposals t WHERE t.id = :id"""
+    """One proposal as a FeatureCollection (its permalink map; a whole district as its area).
+    Any status: the caller decides who sees it."""
+    q = lq.FeatureQuery(
+        ids=[proposal_id],
+        public=False,
+        limit=1,
+        precision=6,
+        build_object=True,
+        geometry_fallback=_DISTRICTS_AREA,
+        properties=(
+            ("title", None),
+            ("status", None),
+            ("supports", _SUPPORTS),
+            ("whole_district", "t.geom IS NULL"),
+            ("districts", None),
+            ("url", "CAST(:url AS text)"),
         ),
-        {"id": proposal_id, "url": url},
-    ).scalar_one()
+        params={"url": url},
+    )
+    return _collection(lq.features(conn, layer(), q))
 
 
 def contributions(conn: Connection, user_id: int) -> dict[str, Any]:

@@ -99,22 +99,29 @@ def demand_by_district(
     )
     numbers, amounts = _validate_pools(pools)
     params.update(pool_numbers=numbers, pool_amounts=amounts)
-    share = "1.0" if allocation == "full" else "1.0 / cardinality(s.districts)"
+    share = "1.0" if allocation == "full" else "1.0 / nullif(cardinality(s.districts), 0)"
     sql = f"""
-        WITH src AS MATERIALIZED ({inner}),
-        alloc AS (
-            SELECT d.number, coalesce(s.cost, 0) * {share} AS money
-            FROM src s CROSS JOIN LATERAL unnest(s.districts) AS d(number)
+        WITH g AS (
+            -- one group per set of districts (a few hundred, whatever the number of rows):
+            -- the features' arrays are unnested per group, not per row, and no row (nor its
+            -- geometry) is copied into a CTE (issue 11: 721 -> ~50 ms on 200 000 proposals)
+            SELECT s.districts, count(*) AS n, sum(s.cost) AS cost,
+                   sum(coalesce(s.cost, 0) * {share}) AS money
+            FROM ({inner}) s GROUP BY s.districts
         ),
-        per AS (SELECT number, count(*) AS n, sum(money) AS money FROM alloc GROUP BY number),
+        per AS (
+            SELECT d.number, CAST(sum(g.n) AS bigint) AS n, sum(g.money) AS money
+            FROM g CROSS JOIN LATERAL unnest(g.districts) AS d(number) GROUP BY d.number
+        ),
         pools AS (
             SELECT * FROM unnest(CAST(:pool_numbers AS int[]), CAST(:pool_amounts AS float8[]))
                 AS p(number, pool)
         ),
         totals AS (
-            SELECT count(*) AS n, coalesce(sum(cost), 0) AS money,
-                   count(*) FILTER (WHERE cardinality(districts) = 0) AS unlocated
-            FROM src
+            SELECT CAST(coalesce(sum(n), 0) AS bigint) AS n, coalesce(sum(cost), 0) AS money,
+                   CAST(coalesce(sum(n) FILTER (WHERE cardinality(districts) = 0), 0) AS bigint)
+                       AS unlocated
+            FROM g
         )
         SELECT d.number, d.name, d.population, coalesce(per.n, 0), coalesce(per.money, 0),
                pools.pool, totals.n, totals.money, totals.unlocated

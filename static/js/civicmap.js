@@ -149,15 +149,44 @@
     return box;
   }
 
+  /* One cluster style for every layer, the same colours as the legend: a ring in the
+   * layer's colour, split into the legend's colours by the counts per value. */
+  function clusterBadge(spec, n, counts) {
+    var inner = el("div", null, "civic-cluster-badge");
+    inner.style.borderColor = spec.style.color;
+    var stops = [], at = 0, total = 0;
+    (spec.legend || []).forEach(function (e) { total += counts[e.value] || 0; });
+    if (total) {
+      spec.legend.forEach(function (e) {
+        var c = counts[e.value] || 0;
+        if (!c) return;
+        var to = at + (c / total) * 360;
+        stops.push(e.color + " " + at.toFixed(1) + "deg " + to.toFixed(1) + "deg");
+        at = to;
+      });
+      inner.style.background = "conic-gradient(" + stops.join(", ") + ")";
+    } else {
+      inner.style.background = spec.style.fillColor || spec.style.color;
+    }
+    inner.setAttribute("data-count", String(n));
+    inner.appendChild(el("span", String(n), "civic-cluster-count"));
+    return inner;
+  }
+
   function clusterIcon(spec) {
     return function (cluster) {
       var n = cluster.getChildCount();
       var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
-      var inner = el("div");
-      inner.style.borderColor = spec.style.color;
-      inner.appendChild(el("span", String(n)));
+      var counts = {};
+      if (spec.colorBy) {
+        cluster.getAllChildMarkers().forEach(function (m) {
+          var v = m.feature && m.feature.properties[spec.colorBy];
+          counts[v] = (counts[v] || 0) + 1;
+        });
+      }
+      var inner = clusterBadge(spec, n, counts);
       inner.appendChild(el("span", " " + spec.i18n.items + ": " + spec.title, "visually-hidden"));
-      return L.divIcon({ html: inner, className: "marker-cluster marker-cluster-" + size + " civic-cluster civic-cluster-" + spec.layer,
+      return L.divIcon({ html: inner, className: "marker-cluster civic-cluster civic-cluster-" + size + " civic-cluster-" + spec.layer,
                          iconSize: L.point(40, 40) });
     };
   }
@@ -265,7 +294,7 @@
         if (single) {
           draw([data]);
           var b = L.featureGroup([shapes, points]).getBounds();
-          whenIdle(map, function () {
+          if (!map._civicFromHash) whenIdle(map, function () {
             // A point has zero extent, where fitBounds' padding makes the zoom arbitrary.
             if (b.isValid() && b.getSouthWest().equals(b.getNorthEast())) map.setView(b.getCenter(), 17);
             else if (b.isValid()) map.fitBounds(b, { maxZoom: 17, padding: [30, 30] });
@@ -486,7 +515,122 @@
     });
   }
 
-  var kinds = { districts: districts, features: features };
+  /* ---- the basemap, through our own /basemap/ proxy (app/basemap) ----------------------- */
+
+  function note(map, text) {
+    var box = map.getContainer().querySelector(".basemap-note");
+    if (!box) {
+      var Control = L.Control.extend({
+        options: { position: "bottomleft" },
+        onAdd: function () {
+          var d = L.DomUtil.create("div", "leaflet-control basemap-note");
+          d.setAttribute("role", "status");
+          return d;
+        }
+      });
+      new Control().addTo(map);
+      box = map.getContainer().querySelector(".basemap-note");
+    }
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+
+  function basemap(map, spec) {
+    var container = map.getContainer(), i18n = spec.i18n || {};
+    if (!spec.url) {
+      container.setAttribute("data-basemap", "none");
+      note(map, i18n.none);
+      return null;
+    }
+    var attribution = spec.attribution;
+    if (spec.attribution_url) {
+      var a = el("a", spec.attribution);
+      a.href = spec.attribution_url;
+      attribution = a.outerHTML;  // Leaflet takes HTML; the text went in with textContent
+    } else {
+      attribution = el("span", spec.attribution).outerHTML;
+    }
+    var layer = L.tileLayer(spec.url, { minZoom: spec.min_zoom, maxZoom: spec.max_zoom,
+                                        maxNativeZoom: spec.max_zoom, attribution: attribution,
+                                        crossOrigin: false });
+    var ok = 0, failed = 0;
+    layer.on("loading", function () { ok = 0; failed = 0; });
+    layer.on("tileload", function () {
+      ok += 1;
+      container.setAttribute("data-basemap", "ok");
+      note(map, "");
+    });
+    layer.on("tileerror", function (e) {
+      failed += 1;
+      if (e.tile) e.tile.classList.add("basemap-missing");  // no broken-image squares
+      if (!ok) {
+        container.setAttribute("data-basemap", "offline");
+        note(map, i18n.offline);
+      }
+    });
+    container.setAttribute("data-basemap", "loading");
+    layer.addTo(map);
+    return layer;
+  }
+
+  /* ---- permalinks of views: #map=zoom/lat/lon&layers=a,b (back and shared links) --------- */
+
+  var HASH = /(?:^#|&)map=(\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)/;
+
+  function readHash() {
+    var h = window.location.hash || "", m = HASH.exec(h), out = {};
+    if (m) out.view = { zoom: Number(m[1]), lat: Number(m[2]), lon: Number(m[3]) };
+    var l = /(?:^#|&)layers=([^&]*)/.exec(h);
+    if (l) out.layers = decodeURIComponent(l[1]).split(",").filter(Boolean);
+    return out;
+  }
+
+  function writeHash(map) {
+    var c = map.getCenter(), z = map.getZoom();
+    var shown = [];
+    Object.keys(registry.layers).forEach(function (name) {
+      if (map.hasLayer(registry.layers[name].group)) shown.push(name);
+    });
+    var h = "#map=" + z + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5);
+    if (Object.keys(registry.layers).length) h += "&layers=" + shown.map(encodeURIComponent).join(",");
+    if (h !== window.location.hash) {
+      history.replaceState(history.state, "", window.location.pathname + window.location.search + h);
+    }
+  }
+
+  function applyHash(map) {
+    var st = readHash();
+    if (st.layers) {
+      Object.keys(registry.layers).forEach(function (name) {
+        var on = st.layers.indexOf(name) >= 0, g = registry.layers[name].group;
+        var box = map.getContainer().querySelector('input[data-layer="' + name + '"]');
+        if (box) box.checked = on;
+        if (on && !map.hasLayer(g)) map.addLayer(g);
+        if (!on && map.hasLayer(g)) map.removeLayer(g);
+      });
+    }
+    if (st.view && isFinite(st.view.lat) && isFinite(st.view.lon)) {
+      whenIdle(map, function () { map.setView([st.view.lat, st.view.lon], st.view.zoom, { animate: false }); });
+      return true;
+    }
+    return false;
+  }
+
+  function permalinks(map) {
+    if (map._civicPermalinks || registry.maps.indexOf(map) > 0) return;
+    map._civicPermalinks = true;
+    // After the page's whole map script (its own fitBounds included) has run.
+    setTimeout(function () {
+      map._civicFromHash = applyHash(map);
+      map.on("moveend", function () { writeHash(map); });
+      map.on("layeradd layerremove", function () { clearTimeout(map._civicHashTimer);
+        map._civicHashTimer = setTimeout(function () { writeHash(map); }, 50); });
+      window.addEventListener("hashchange", function () { applyHash(map); });
+      window.addEventListener("popstate", function () { applyHash(map); });
+    }, 0);
+  }
+
+  var kinds = { districts: districts, features: features, basemap: basemap };
 
   window.civicmap = {
     el: el,
@@ -496,8 +640,15 @@
     layers: registry.layers,
     maps: registry.maps,
     initLists: initLists,
+    clusterBadge: clusterBadge,
+    popupContent: popupContent,
+    note: note,
+    whenIdle: whenIdle,
+    updateStatus: function () { updateStatus(); },
     addLayer: function (map, spec) {
       window.civicmap.map = window.civicmap.map || map;  // the page's map, for other scripts
+      if (registry.maps.indexOf(map) < 0) registry.maps.push(map);
+      permalinks(map);
       var make = kinds[spec.kind];
       if (!make) { console.error("unknown layer kind " + spec.kind); return null; }
       return make(map, spec);
