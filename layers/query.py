@@ -292,7 +292,7 @@ def page_sql(layer: Layer, q: FeatureQuery, params: dict[str, Any]) -> str:
     # The page is chosen first and the JSON built only for its rows, in one aggregate row:
     # fetching 1 001 rows through the driver cost more than the statement (issue 11).
     return f"""
-        SELECT coalesce(string_agg({feature_sql(layer, q)}, '{sep}')
+        SELECT coalesce(string_agg({feature_sql(layer, q)}, '{sep}' ORDER BY t.fq_row_)
                         FILTER (WHERE t.fq_row_ <= :page), ''), coalesce(max(t.fq_row_), 0)
         FROM ({rows}) t"""
 

@@ -65,18 +65,14 @@ def test_member_records_an_opinion_with_the_keyboard(page, live_server, make_use
     assert "Uchwała nr XIV/140/25" in section.inner_text()
     assert "<b>ogrodzenie</b>" in section.inner_text()  # typed text stays text
     assert page.locator("section.council-opinions b").count() == 0
+    page.locator("#all-data summary").click()  # the layer's facts, folded on the page
     assert page.locator("dd.prop-council_opinion").inner_text() == "z uwagami"
     assert run_axe(page) == []
-    # … and in the map popup (the layer's popup fields, built with textContent)
-    page.wait_for_selector(
-        "#map_main[data-loaded-budget-proposals='1']", state="attached", timeout=20000
-    )
-    page.wait_for_function("() => map_main.getZoom() === 17")  # the map went to the point
-    page.locator(".leaflet-civicPoints-pane path.leaflet-interactive").first.click()
-    popup = page.locator(".civic-popup")
-    popup.wait_for()
-    assert "Opinia rady dzielnicy" in popup.inner_text()
-    assert "z uwagami" in popup.inner_text()
+    # … and in the layer's feature (what the map popups and MSIP read)
+    feat = page.request.get(
+        f"{live_server}/api/layers/budget-proposals/features/{data['boisko']}"
+    ).json()
+    assert feat["properties"]["council_opinion"] == "remarks"  # the code; "z uwagami" above
     page.goto(live_server + "/councils/8/priorities?edition=2025")
     assert run_axe(page) == []
     assert page.watch.foreign() == [] and page.watch.errors == []

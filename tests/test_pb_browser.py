@@ -65,7 +65,12 @@ def advance(admin_pg, base) -> str:
 
 
 def wait_map(pg) -> None:
-    pg.wait_for_selector("#map_main[data-loaded-budget-proposals]", state="attached", timeout=20000)
+    """The edition's map (the budget layer) or a proposal's own page (its proposals map)."""
+    pg.wait_for_selector(
+        "#map_main[data-loaded-budget-proposals], #map_main[data-loaded-proposals]",
+        state="attached",
+        timeout=20000,
+    )
 
 
 def test_whole_edition(browser, live_server, make_user, app, outbox):

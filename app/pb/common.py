@@ -128,3 +128,12 @@ def form_list(name: str) -> list[str]:
         v = (request.get_json(silent=True) or {}).get(name) or []
         return [str(x) for x in v] if isinstance(v, list) else [str(v)]
     return request.form.getlist(name)
+
+
+def local_back(data: dict[str, Any], default: str) -> str:
+    """Where a form goes back to: one of the budget's own pages (an edition page or a
+    proposal's page), never another host (no open redirect)."""
+    back = data.get("back") or default
+    if not back.startswith(("/budget/", "/proposals/")) or "//" in back or "\\" in back:
+        return default
+    return back

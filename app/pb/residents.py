@@ -8,7 +8,7 @@ from flask import render_template, url_for
 
 from app.auth import current_user, login_required
 from app.db import engine
-from app.pb.common import act, bp, form, form_list, refused, send_mails
+from app.pb.common import act, bp, form, form_list, local_back, refused, send_mails
 from app.pb.pages import _helpers
 from civic import N_
 from civic.pb import merges, protests, review, submission, support
@@ -134,7 +134,5 @@ def propose_merge(year: int):
 @bp.post("/merges/<int:merge_id>/confirm")
 @login_required
 def confirm_merge(merge_id: int):
-    back = form().get("back") or url_for("pb.index")
-    if not back.startswith("/budget/"):
-        back = url_for("pb.index")
+    back = local_back(form(), url_for("pb.index"))
     return act(merges.confirm_merge, merge_id, current_user().id, back=back)

@@ -10,7 +10,7 @@ from flask import abort, jsonify, render_template, request, url_for
 
 from app.auth import current_user, login_required, role_required
 from app.db import engine
-from app.pb.common import act, bp, form, form_list, me, refused
+from app.pb.common import act, bp, form, form_list, local_back, me, refused
 from app.pb.pages import _helpers
 from civic import N_
 from civic.pb import ballot_list, editions, phases, protests, review, support
@@ -197,9 +197,7 @@ def merit(proposal_id: int):
 @role_required(*STAFF)
 def decide_protest(protest_id: int):
     data = form()
-    back = data.get("back") or url_for("pb.index")
-    if not back.startswith("/budget/"):
-        back = url_for("pb.index")
+    back = local_back(data, url_for("pb.index"))
     return act(
         protests.decide_protest,
         protest_id,
