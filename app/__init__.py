@@ -64,6 +64,7 @@ WEB_MODULES: tuple[str, ...] = (
     "app.basemap",
     "app.api",
     "app.ogc",
+    "app.tiles",
     "app.security",
     "app.mail",
     "app.auth",

@@ -155,6 +155,7 @@ def map_i18n() -> dict[str, str]:
         "listLoaded": _("Lista: %(n)s obiektów w widoku mapy", n="{n}"),
         "listEmpty": _("Brak obiektów w widoku mapy."),
         "districts": _("Dzielnice"),
+        "cluster": _("Skupisko: pierścień w kolorach warstw i legendy, w środku liczba obiektów"),
     }
 
 

@@ -15,6 +15,8 @@ MODULES = [
     "layers.civic_venues",
     "layers.city_land",
     "layers.local_initiatives",
+    "layers.pb_results",
+    "layers.pb_execution",
 ]
 
 _LAYERS: dict[str, Layer] = {}

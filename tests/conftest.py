@@ -318,11 +318,13 @@ def make_user(app):
 def outbox(app):
     """The mail the app has written (no SMTP under tests): ``outbox()`` -> list of messages."""
     from app.mail import outbox_dir, read_outbox
+    from app.mailqueue import drain
 
     folder = outbox_dir(app)
+    drain()  # mail of earlier tests is written after their responses (app.mailqueue)
     for old in folder.glob("*.eml"):
         old.unlink()
-    return lambda: read_outbox(folder)
+    return lambda: (drain(), read_outbox(folder))[1]
 
 
 def parallel_posts(client, url: str, n: int, data: dict | None = None) -> list:

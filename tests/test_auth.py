@@ -50,7 +50,11 @@ def test_register_confirm_login_logout(anon, outbox, engine):
         data=form(anon, email="Ala.Nowak@Example.org", name="Ala", password=PASSWORD, district="1"),
     )
     assert r.status_code == 302, r.text
-    # registered and logged in, not yet confirmed
+    # registered, not logged in (a taken address gets the same answer: issue 14.10)
+    assert r.headers["Location"].endswith("/login")
+    fresh_token(anon)
+    r = anon.post("/login", data=form(anon, email="ala.nowak@example.org", password=PASSWORD))
+    assert r.status_code == 302, r.text
     page = anon.get("/account")
     assert page.status_code == 200
     assert "Ala.Nowak@Example.org" in page.text
@@ -193,19 +197,41 @@ def test_register_reports_every_bad_field_at_once(anon):
     assert set(r.json["error"]["fields"]) == {"email", "name", "password"}
 
 
-def test_duplicate_email_differing_in_case(anon, make_user, engine):
+def test_duplicate_email_answers_like_a_new_registration(anon, make_user, engine, outbox):
+    """Issue 14.10: a taken address (in any letter case) gets the answer a new one gets; the
+    owner is told by mail, nobody else learns the account exists."""
+    with engine.begin() as conn:  # the module's other registrations share this client's IP
+        conn.execute(text("DELETE FROM rate_limits WHERE bucket = 'register'"))
     u = make_user(login=False, email="Duplicate@Example.org")
-    r = anon.post(
+    taken = anon.post(
         "/register",
         data=form(anon, email="duplicate@EXAMPLE.org", name="Other", password=PASSWORD),
     )
-    assert r.status_code == 409
-    assert 'id="f-email-error"' in r.text
+    fresh = anon.post(
+        "/register",
+        data=form(anon, email="brand-new@example.org", name="Other", password=PASSWORD),
+    )
+    assert taken.status_code == fresh.status_code == 302
+    assert taken.headers["Location"] == fresh.headers["Location"]
+    assert taken.text == fresh.text
+    for email in ("duplicate@EXAMPLE.org", "brand-new@example.org"):
+        r = anon.post(
+            "/register",
+            json={"email": email, "name": "Other", "password": PASSWORD},
+            headers={"X-CSRFToken": anon.csrf, "Accept": "application/json"},
+        )
+        assert r.status_code == 202 and r.json == {"status": "confirmation_sent", "email": email}
     with engine.connect() as conn:
         n = conn.execute(
             text("SELECT count(*) FROM users WHERE lower(email) = 'duplicate@example.org'")
         ).scalar()
     assert n == 1 and u.user.email == "Duplicate@Example.org"
+    mails = outbox()
+    to_owner = [m for m in mails if m["To"] == "Duplicate@Example.org"]
+    assert len(to_owner) == 2 and "próbował założyć konto" in to_owner[0].get_content()
+    assert "/confirm/" not in to_owner[0].get_content()
+    to_new = [m.get_content() for m in mails if m["To"] == "brand-new@example.org"]
+    assert ["/confirm/" in b for b in to_new] == [True, False]  # one account, then "taken"
 
 
 def test_password_reset(anon, make_user, outbox, engine):

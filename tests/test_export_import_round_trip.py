@@ -19,6 +19,8 @@ def _layers_with_rows(engine) -> list[str]:
     out = []
     with engine.connect() as conn:
         for lay in registry.all_layers():
+            if not lay.write_roles:  # read-only views (pb-results, pb-execution): not importable
+                continue
             n = conn.execute(text(f"SELECT count(*) FROM {lay.table}")).scalar()
             if n:
                 out.append(lay.name)

@@ -3,7 +3,9 @@ the whole city give no "99 % hot spot"; enough clustered points do."""
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -49,6 +51,26 @@ def test_four_points_are_refused_with_the_reason(client, engine):
     assert f"co najmniej {MIN_POINTS}" in page.text
     en = client.get("/planners/hotspots?layers=proposals&edition=2025&lang=en").text
     assert "Too few points to find hot and cold spots" in en
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 800)])
+def test_the_refusal_and_its_reason_in_the_browser(page, live_server, width, height, tmp_path):
+    """(Still the 4 points of the test above.) The planner sees the refusal, not a map of
+    hot spots, at phone and desktop size; axe finds nothing; screenshots are kept."""
+    from conftest import run_axe
+
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(live_server + "/planners/hotspots?layers=proposals&edition=2025")
+    refusal = page.locator('[data-refused="min_points"]')
+    refusal.wait_for()
+    assert refusal.is_visible()
+    assert f"co najmniej {MIN_POINTS}" in refusal.inner_text()
+    assert run_axe(page) == []
+    shots = Path(os.environ.get("CIVICMAP_SHOTS", tmp_path)) / "min-sample"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"hotspots-refused-{width}.png"), full_page=True)
+    print("screenshot:", shots / f"hotspots-refused-{width}.png")
 
 
 def test_enough_clustered_points_are_tested(client, engine):

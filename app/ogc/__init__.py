@@ -12,8 +12,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.ogc import exports, routes
+    from app.ogc import exports, routes, tiles
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(exports.admin_bp)
+    app.register_blueprint(tiles.bp)  # OGC API – Tiles (issue 11)

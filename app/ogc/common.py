@@ -36,6 +36,14 @@ CONFORMANCE = [
     CONF + "geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
+TILES_CONFORMANCE = [  # the collections' vector tiles (app/ogc/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+]
+CONFORMANCE += TILES_CONFORMANCE
 CRS_CODES = (gx.CRS84, 4326, 2180, 2178, 3857)
 assert set(CRS_CODES) - {gx.CRS84} == set(SUPPORTED)
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"

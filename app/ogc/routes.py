@@ -51,6 +51,7 @@ from app.ogc.common import (
     title,
 )
 from app.ogc.openapi import openapi_doc
+from app.ogc.tiles import tiles_links
 from geo import districts as gd
 from geo import export as gx
 from layers import query as lq
@@ -133,7 +134,8 @@ def collection_doc(conn: Connection, coll: Collection, bbox: list[float] | None)
                 f.title,
             )
             for k, f in gx.FORMATS.items()
-        ],
+        ]
+        + tiles_links(cid),
     }
     return doc
 

@@ -152,6 +152,17 @@ def add_verifier_cmd(email: str, unit: str) -> None:
     click.echo(f"{email}: verifier of {unit}")
 
 
+@editions.command("add-voting-point-staff")
+@click.argument("email")
+@click.argument("venue_id", type=int)
+def add_voting_point_staff_cmd(email: str, venue_id: int) -> None:
+    """Give a user the voting_point role at a voting point (a civic venue's id)."""
+    from civic.pb.voting import assign_voting_point_by_email
+
+    point = _run(lambda c: assign_voting_point_by_email(c, email, venue_id))
+    click.echo(f"{email}: voting point {point['id']} {point['name']}")
+
+
 @editions.command("synthetic-parcels")
 @click.option("--lon", type=float, default=19.9373)
 @click.option("--lat", type=float, default=50.0617)

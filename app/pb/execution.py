@@ -13,8 +13,10 @@ from app.auth import current_user, login_required, role_required
 from app.db import engine
 from app.errors import wants_api
 from app.pb.common import refused
+from app.views import district_spec, map_spec, page_map
 from civic.pb import execution as X
 from civic.pb.errors import PbError
+from layers.pb_execution import LAYER as EXECUTION_LAYER
 
 bp = Blueprint("pb_execution", __name__, url_prefix="/budget/execution")
 log = logging.getLogger(__name__)
@@ -39,7 +41,12 @@ def index():
     if wants_api():
         return jsonify({"projects": rows})
     titles = {k: gettext(v) for k, v in X.STATE_TITLES.items()}
-    return render_template("pb/execution.html", rows=rows, titles=titles, status=status)
+    # the map: every selected project of every edition (the same filters), by stage
+    params = {"status": status, "edition": edition}
+    if district:
+        params["district"] = district
+    fmap = page_map([district_spec(selected=district), map_spec(EXECUTION_LAYER, params=params)])
+    return render_template("pb/execution.html", rows=rows, titles=titles, status=status, fmap=fmap)
 
 
 def _mail(result: dict) -> None:

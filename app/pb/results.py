@@ -9,9 +9,11 @@ from flask import Blueprint, Response, abort, jsonify, render_template
 
 from app.db import engine
 from app.errors import wants_api
+from app.views import district_spec, map_spec, page_map
 from civic.pb import ballots as B
 from civic.pb import results as R
 from geo.export_csv import dict_rows_csv
+from layers.pb_results import LAYER as RESULTS_LAYER
 
 bp = Blueprint("pb_results", __name__, url_prefix="/budget")
 
@@ -25,15 +27,19 @@ def init_app(app) -> None:
 
 
 def _report(year: int):
-    with engine().connect() as conn:
+    """The edition's results; kept in pb_result_rows (the pb-results layer: map, OGC API
+    collection for MSIP) whenever they changed."""
+    with engine().begin() as conn:
         if year not in R.editions(conn):
             abort(404)
-        return R.report(conn, year), B.turnout(conn, year)
+        report = R.report(conn, year)
+        R.store(conn, year, report)
+        return report, B.turnout(conn, year), B.turnout_by_point(conn, year)
 
 
 @bp.get("/<int:year>/results")
 def results(year: int):
-    report, turnout = _report(year)
+    report, turnout, points = _report(year)
     if wants_api():
         return jsonify(
             {
@@ -51,9 +57,19 @@ def results(year: int):
                     for r in report
                 ],
                 "turnout": turnout,
+                "turnout_by_point": points,
             }
         )
-    return render_template("pb/results.html", year=year, report=report, turnout=turnout)
+    # the winners on the map: every project of the edition, coloured funded / not funded
+    fmap = page_map([district_spec(), map_spec(RESULTS_LAYER, params={"edition": year})])
+    return render_template(
+        "pb/results.html",
+        year=year,
+        report=report,
+        turnout=turnout,
+        points=points,
+        fmap=fmap,
+    )
 
 
 @bp.get("/<int:year>/results.csv")

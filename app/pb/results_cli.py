@@ -58,6 +58,7 @@ def results_cmd(edition: int, rule: str, as_json: bool, recompute: bool) -> None
             ]
         else:
             pools = R.results(conn, edition, rule)
+        R.store(conn, edition)  # the pb-results layer (map, OGC API collection) follows
     if as_json:
         click.echo(json.dumps(_payload(pools, rule), ensure_ascii=False, indent=2))
         return

@@ -16,6 +16,15 @@ from civic.pb.errors import PbError
 
 bp = Blueprint("pb_vote", __name__, url_prefix="/budget")
 STAFF = ("official", "admin")
+PAPER_STAFF = (*STAFF, "voting_point")  # voting_point: only at the points assigned to them
+
+
+def _allowed_points(conn) -> list[int] | None:
+    """None: any voting point (officials, admins); else the clerk's own points."""
+    user = current_user()
+    return None if user.has_role(*STAFF) else V.staff_points(conn, user.id)
+
+
 IDENTITY = ("full_name", "birth_date", "address")
 
 
@@ -126,16 +135,18 @@ def cast(year: int):
 
 
 @bp.route("/<int:year>/paper", methods=["GET", "POST"])
-@role_required(*STAFF)
+@role_required(*PAPER_STAFF)
 def paper(year: int):
     done = None
     status = 200
     error = None
     form = {}
+    with engine().connect() as conn:
+        allowed = _allowed_points(conn)
     if request.method == "POST":
         form = _ballot_form()
         try:
-            done = V.cast_paper(engine(), year, current_user().id, form)
+            done = V.cast_paper(engine(), year, current_user().id, form, allowed=allowed)
         except PbError as exc:
             if wants_api():
                 return refused(exc)
@@ -145,7 +156,7 @@ def paper(year: int):
                 return jsonify({"ok": True, "valid": done.valid}), 201
             status = 201
     with engine().connect() as conn:
-        points = V.voting_points(conn)
+        points = V.voting_points(conn, allowed)
         districts = V.district_list(conn)
     keep = {"voting_point": form.get("voting_point") or request.args.get("voting_point", "")}
     if error:
@@ -164,7 +175,7 @@ def paper(year: int):
 
 
 @bp.post("/<int:year>/paper/check")
-@role_required(*STAFF)
+@role_required(*PAPER_STAFF)
 def paper_check(year: int):
     try:
         with engine().connect() as conn:

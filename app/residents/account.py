@@ -39,6 +39,7 @@ from app.auth import (
 from app.errors import wants_api
 from app.forms import field_error, form_error_response, form_or_json, safe_next, translated
 from app.mail import send_mail
+from app.mailqueue import defer
 from app.moderation.content import content_url, list_notifications
 from app.security import check_rate, client_ip, rate_limit, rotate_csrf
 from civic import accounts, audit
@@ -53,7 +54,9 @@ def _engine():
     return current_app.extensions["engine"]
 
 
-# --- mail -----------------------------------------------------------------------------------
+# --- mail (after the response: app.mailqueue) ----------------------------------------------
+
+_SLOT = "TOKEN-SLOT"  # a link is built in the request and its token filled in by the job
 
 
 def _send(to: str, subject: str, body: str) -> bool:
@@ -62,42 +65,79 @@ def _send(to: str, subject: str, body: str) -> bool:
         send_mail(to, subject, body)
     except (OSError, smtplib.SMTPException):
         log.exception("could not send mail %r", subject)
-        flash(gettext("Nie udało się wysłać wiadomości e-mail. Spróbuj ponownie później."))
         return False
     return True
 
 
-def send_confirmation(conn, user: User) -> None:
-    token = accounts.issue_token(conn, user.id, "confirm", accounts.CONFIRM_TTL)
+def _confirmation_job(user_id: int, link: str) -> None:
+    with _engine().begin() as conn:
+        user = accounts.get_user(conn, user_id)
+        if user is None or user.confirmed:
+            return
+        token = accounts.issue_token(conn, user.id, "confirm", accounts.CONFIRM_TTL)
     body = gettext(
         "Dzień dobry %(name)s,\n\n"
         "aby potwierdzić adres e-mail w serwisie Civic Map Kraków, otwórz ten link "
         "(ważny 48 godzin):\n\n%(link)s\n\n"
         "Jeśli to nie Ty zakładałeś(-aś) konto, zignoruj tę wiadomość.",
         name=user.name,
-        link=external_url("auth.confirm", token=token),
+        link=link.replace(_SLOT, token),
     )
     _send(user.email, gettext("Potwierdź adres e-mail — Civic Map Kraków"), body)
 
 
-def send_reset(conn, user: User) -> None:
-    token = accounts.issue_token(conn, user.id, "reset", accounts.RESET_TTL)
+def _reset_job(email: str, link: str) -> None:
+    with _engine().begin() as conn:
+        found = accounts.find_user_by_email(conn, email)
+        if not found:
+            return
+        user = found[0]
+        token = accounts.issue_token(conn, user.id, "reset", accounts.RESET_TTL)
     body = gettext(
         "Dzień dobry %(name)s,\n\n"
         "ktoś (zapewne Ty) poprosił o nowe hasło w serwisie Civic Map Kraków. "
         "Aby je ustawić, otwórz ten link (ważny 1 godzinę):\n\n%(link)s\n\n"
         "Jeśli to nie Ty, zignoruj tę wiadomość: hasło się nie zmieni.",
         name=user.name,
-        link=external_url("auth.reset", token=token),
+        link=link.replace(_SLOT, token),
     )
     _send(user.email, gettext("Nowe hasło — Civic Map Kraków"), body)
+
+
+def _taken_job(email: str, login_link: str, forgot_link: str) -> None:
+    """Someone registered with an address that has an account: tell its owner (not them)."""
+    with _engine().connect() as conn:
+        found = accounts.find_user_by_email(conn, email)
+    if not found:
+        return
+    user = found[0]
+    body = gettext(
+        "Dzień dobry %(name)s,\n\n"
+        "ktoś próbował założyć konto w serwisie Civic Map Kraków z Twoim adresem e-mail. "
+        "Masz już konto: nic nie zmieniliśmy.\n\n"
+        "Jeśli to Ty, zaloguj się: %(login)s\n"
+        "Nie pamiętasz hasła? Ustaw nowe: %(forgot)s\n\n"
+        "Jeśli to nie Ty, zignoruj tę wiadomość.",
+        name=user.name,
+        login=login_link,
+        forgot=forgot_link,
+    )
+    _send(user.email, gettext("Próba rejestracji z Twoim adresem — Civic Map Kraków"), body)
+
+
+def send_confirmation(user: User) -> None:
+    defer(_confirmation_job, user.id, external_url("auth.confirm", token=_SLOT))
+
+
+def send_reset(email: str) -> None:
+    defer(_reset_job, email, external_url("auth.reset", token=_SLOT))
 
 
 # --- registration, confirmation, login, logout, password reset ----------------------------------
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@rate_limit("register", limit=10, per=3600)
+@rate_limit("register", limit=10, per=3600, key=client_ip)
 def register():
     with _engine().connect() as conn:
         districts = accounts.district_choices(conn)
@@ -108,21 +148,28 @@ def register():
     form = form_or_json()
     try:
         with _engine().begin() as conn:
-            user = accounts.register(conn, form, hasher=password_hasher())
-            send_confirmation(conn, user)
-            start_session(conn, user.id)
+            email, user = accounts.register(conn, form, hasher=password_hasher())
     except Invalid as exc:
         return form_error_response(exc, "auth/register.html", form=form, districts=districts)
+    # the address under attack (or flooded with mails), whatever the IP
+    check_rate("register_account", limit=3, per=3600, key=email.lower())
+    # the same answer whether or not the address had an account (issue 14.10): no session
+    # yet — the account is used after logging in, confirmed or not
+    if user is not None:
+        send_confirmation(user)
+    else:
+        defer(_taken_job, email, external_url("auth.login"), external_url("auth.forgot"))
     if wants_api():
-        return jsonify({"id": user.id, "confirmed": False}), 201
+        return jsonify({"status": "confirmation_sent", "email": email}), 202
     flash(
         gettext(
-            "Konto założone. Wysłaliśmy link potwierdzający na %(email)s — "
-            "do czasu potwierdzenia Twoje wpisy czekają na moderatora.",
-            email=user.email,
+            "Dziękujemy. Wysłaliśmy wiadomość na %(email)s — otwórz link z niej, aby "
+            "potwierdzić adres, i zaloguj się. Do czasu potwierdzenia Twoje wpisy czekają na "
+            "moderatora.",
+            email=email,
         )
     )
-    return redirect(url_for("auth.account"))
+    return redirect(url_for("auth.login"))
 
 
 @bp.get("/confirm/<token>")
@@ -138,12 +185,12 @@ def confirm(token: str):
 @bp.post("/confirm/resend")
 @login_required
 @rate_limit("confirm_resend", limit=3, per=3600)
+@rate_limit("confirm_resend_ip", limit=10, per=3600, key=client_ip)
 def confirm_resend():
     user = current_user()
     assert user is not None
     if not user.confirmed:
-        with _engine().begin() as conn:
-            send_confirmation(conn, user)
+        send_confirmation(user)
         flash(gettext("Wysłaliśmy nowy link potwierdzający na %(email)s.", email=user.email))
     return redirect(url_for("auth.account"))
 
@@ -189,7 +236,7 @@ def logout():
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@rate_limit("password_forgot", limit=5, per=3600)
+@rate_limit("password_forgot", limit=5, per=3600, key=client_ip)
 def forgot():
     if request.method == "GET":
         return render_template("auth/forgot.html", form={}, errors={}, sent=False)
@@ -199,16 +246,14 @@ def forgot():
     except Invalid as exc:
         return form_error_response(exc, "auth/forgot.html", form=form, sent=False)
     check_rate("password_forgot_account", limit=3, per=3600, key=email.lower())
-    with _engine().begin() as conn:
-        found = accounts.find_user_by_email(conn, email)
-        if found:
-            send_reset(conn, found[0])
-    # the same answer whether or not the account exists
+    # the lookup, the token and the mail run after the response (app.mailqueue): the same
+    # answer in the same time whether or not the account exists (issue 14.10)
+    send_reset(email)
     return render_template("auth/forgot.html", form={}, errors={}, sent=True)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@rate_limit("password_reset", limit=10, per=3600)
+@rate_limit("password_reset", limit=10, per=3600, key=client_ip)
 def reset(token: str):
     with _engine().connect() as conn:
         user = accounts.user_of_token(conn, token, "reset")

@@ -48,6 +48,7 @@ from app.views import lang
 from civic.accounts import Invalid, district_choices, is_author_or_staff
 from civic.moderation import needs_moderation
 from civic.participation import limits
+from civic.participation import proposal_districts as pd
 from civic.participation import proposal_lists as pl
 from civic.participation import proposal_page as pp_page
 from civic.participation import proposals as pp
@@ -247,7 +248,7 @@ def geometry_districts():
     body = json_body("geometry")
     geometry = body.get("geometry", body if "type" in body else None)
     if geometry is None:
-        raise ApiError(400, "required", _("Pole „geometry” jest wymagane."), "geometry")
+        raise ApiError(400, "required", _("Pole „Miejsce na mapie” jest wymagane."), "geometry")
     try:
         geom = parse_geometry(geometry)
         with engine().connect() as conn:
@@ -255,7 +256,9 @@ def geometry_districts():
             found = districts_for(conn, geom)
     except GeometryError as exc:
         why = pw.tr(geometry_reason(exc))
-        raise ApiError(400, exc.code, _("Pole „geometry”: %(why)s", why=why), "geometry") from None
+        raise ApiError(
+            400, exc.code, _("Pole „Miejsce na mapie”: %(why)s", why=why), "geometry"
+        ) from None
     return jsonify({"districts": found, "type": geom.geom_type})
 
 
@@ -307,9 +310,46 @@ def api_proposals():
         )
     categories = {k: category_title(k) for k in pp.form_field("category").choices}
     states = {k: status_title(k) for k in pp.form_field("status").choices}
+    located = request.args.get("located") in ("1", "true")
     with engine().connect() as conn:
-        body = pl.proposals_geojson(conn, b, _map_link(), categories, states, limit)
+        body = pl.proposals_geojson(
+            conn, b, _map_link(), categories, states, limit, located_only=located
+        )
     return Response(body, mimetype="application/geo+json")
+
+
+@bp.get("/api/proposals/districts")
+def api_proposal_districts():
+    """Proposals located only by their district, per district (the /proposals map draws the
+    district's shape with the count; a click lists them)."""
+    b = browse_args()
+    states = {k: status_title(k) for k in pp.form_field("status").choices}
+    with engine().connect() as conn:
+        body = pd.whole_district_geojson(conn, b, _map_link(), states)
+    return Response(body, mimetype="application/geo+json")
+
+
+def _district_groups_spec(args: dict[str, str]) -> dict[str, Any]:
+    """The map's layer of proposals located only by district (static/js/propose.js)."""
+    return {
+        "kind": "participation-district-groups",
+        "url": url_for(".api_proposal_districts", **args),
+        "list": url_for(
+            ".browse", **{k: v for k, v in args.items() if k != "district"}, district=0
+        ).replace("district=0", "district={n}"),
+        "labels": {
+            "count": _("Projekty na całą dzielnicę: %(n)s.", n="{n}"),
+            "title": _(
+                "%(district)s — projekty na całą dzielnicę (%(n)s)", district="{d}", n="{n}"
+            ),
+            "all": _("Wszystkie projekty dzielnicy na liście"),
+            "first": _("Pierwsze %(n)s z nich:", n="{n}"),
+            "citywide": _(
+                "%(n)s projektów ogólnomiejskich bez miejsca jest tylko na liście.", n="{n}"
+            ),
+            "none": _("Brak projektów na całą dzielnicę."),
+        },
+    }
 
 
 _list_map = pw.list_map
@@ -345,7 +385,10 @@ def browse():
         states=[(s, status_title(s)) for s in (wf.public_states if wf else ())],
         categories=_categories(),
         sorts=_sort_labels(),
-        fmap=_list_map(url_for(".api_proposals", **{k: v for k, v in args.items() if k != "sort"})),
+        fmap=_list_map(
+            url_for(".api_proposals", located=1, **{k: v for k, v in args.items() if k != "sort"}),
+            extra=[_district_groups_spec(args)],
+        ),
         prev_url=url_for(".browse", **args, page=b.page - 1) if b.page > 1 else None,
         next_url=url_for(".browse", **args, page=b.page + 1) if has_more else None,
         category_title=category_title,

@@ -16,7 +16,16 @@ from sqlalchemy import Connection, text
 from civic import N_
 from civic.audit import record_audit
 
-ROLES = ("resident", "ngo", "council", "official", "planner", "moderator", "admin")
+ROLES = (
+    "resident",
+    "ngo",
+    "council",
+    "official",
+    "planner",
+    "moderator",
+    "admin",
+    "voting_point",  # paper ballots at an assigned voting point (civic.pb.voting, issue 10)
+)
 ROLE_TITLES = {
     "resident": N_("mieszkaniec"),
     "ngo": N_("przedstawiciel organizacji pozarządowej"),
@@ -25,6 +34,7 @@ ROLE_TITLES = {
     "planner": N_("planista"),
     "moderator": N_("moderator"),
     "admin": N_("administrator"),
+    "voting_point": N_("obsługa punktu głosowania"),
 }
 STAFF_ROLES = frozenset({"official", "moderator", "admin"})
 EMAIL_MAX = 254
@@ -345,9 +355,14 @@ def list_users(conn: Connection, include_deleted: bool = False) -> list[Any]:
     ).all()
 
 
-def register(conn: Connection, form: dict[str, Any], hasher: PasswordHasher | None = None) -> User:
+def register(
+    conn: Connection, form: dict[str, Any], hasher: PasswordHasher | None = None
+) -> tuple[str, User | None]:
     """A new resident's account from the registration form (email, name, password,
-    district); all field errors at once; 409 ``email_taken`` when the address has one."""
+    district); all field errors at once. Returns the address and the new account, or None
+    for the account when the address already has one — the caller must answer both alike
+    (issue 14.10: registration must not tell who has an account; the password is hashed in
+    both cases, so the time is the same too)."""
     email, name, password, district = collect(
         lambda: validate_email(form.get("email")),
         lambda: validate_name(form.get("name")),
@@ -355,17 +370,9 @@ def register(conn: Connection, form: dict[str, Any], hasher: PasswordHasher | No
         lambda: validate_district(form.get("district"), conn),
     )
     user = create_user(conn, email, name, password, district=district, hasher=hasher)
-    if user is None:
-        raise invalid(
-            "email",
-            "email_taken",
-            N_(
-                "Pole „E-mail”: konto z tym adresem już istnieje. Zaloguj się lub ustaw nowe hasło."
-            ),
-            status=409,
-        )
-    record_audit(conn, user.id, "user.register", "users", user.id)
-    return user
+    if user is not None:
+        record_audit(conn, user.id, "user.register", "users", user.id)
+    return email, user
 
 
 def check_login(email: Any, password: Any) -> tuple[str, str]:

@@ -138,8 +138,11 @@ def proposals_geojson(
     categories: dict[str, str],
     states: dict[str, str],
     limit: int = MAP_LIMIT,
+    located_only: bool = False,
 ) -> str:
-    """The map's FeatureCollection (a whole-district proposal sits inside its district);
+    """The map's FeatureCollection (a whole-district proposal sits inside its district;
+    ``located_only``: only proposals with a geometry of their own, the /proposals map draws
+    the others as their districts: proposal_districts.py);
     ``link`` + id is a feature's page, ``categories``/``states`` their titles to show.
     Read through the one read path (layers.query.features) with the map's own properties."""
     q = _query(
@@ -149,7 +152,11 @@ def proposals_geojson(
         build_object=True,
         sort=SORTS[b.sort],
         geometry_fallback=_INSIDE_DISTRICTS,
-        where=("t.geom IS NOT NULL OR cardinality(t.districts) > 0",),
+        where=(
+            ("t.geom IS NOT NULL",)
+            if located_only
+            else ("t.geom IS NOT NULL OR cardinality(t.districts) > 0",)
+        ),
         properties=(
             ("title", None),
             ("category", None),

@@ -161,3 +161,29 @@ def turnout(conn: Connection, edition: int) -> list[dict]:
         {"e": edition},
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def turnout_by_point(conn: Connection, edition: int) -> list[dict]:
+    """Per voting point (a civic venue) with paper ballots: valid and invalid paper ballots."""
+    rows = conn.execute(
+        text(
+            """WITH b AS (
+                   SELECT voting_point AS p, count(*) AS n FROM (
+                       SELECT voting_point FROM ballots
+                       WHERE edition = :e AND scope = 'citywide' AND voting_point IS NOT NULL
+                       UNION ALL
+                       SELECT voting_point FROM pb_urn
+                       WHERE edition = :e AND scope = 'citywide' AND voting_point IS NOT NULL
+                   ) x GROUP BY voting_point),
+               i AS (SELECT voting_point AS p, count(*) AS n FROM pb_invalid_ballots
+                     WHERE edition = :e AND voting_point IS NOT NULL GROUP BY voting_point)
+               SELECT v.id, v.name, v.type, v.districts[1] AS district,
+                      coalesce(b.n, 0) AS paper, coalesce(i.n, 0) AS invalid
+               FROM civic_venues v
+               LEFT JOIN b ON b.p = v.id LEFT JOIN i ON i.p = v.id
+               WHERE b.n IS NOT NULL OR i.n IS NOT NULL
+               ORDER BY v.name, v.id"""
+        ),
+        {"e": edition},
+    ).all()
+    return [dict(r._mapping) for r in rows]

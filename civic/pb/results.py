@@ -23,6 +23,7 @@ The **departures** of a published result from the rule are the projects whose pu
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,3 +233,75 @@ def export_gpkg(conn: Connection, edition: int) -> bytes:
         path = Path(tmp) / f"results_{edition}.gpkg"
         frame.to_file(path, driver="GPKG", layer=f"results_{edition}")
         return path.read_bytes()
+
+
+def store(conn: Connection, edition: int, report_rows: list[dict[str, Any]] | None = None) -> int:
+    """Keep the edition's computed results in ``pb_result_rows`` (read by the ``pb-results``
+    layer: its OGC API collection, exports and map). Replaces the edition's rows; returns how
+    many were written. A district project without a location gets a point inside its district
+    (``located`` false) so that the map can show the winners per district."""
+    rows = report_rows if report_rows is not None else report(conn, edition)
+    values = []
+    for r in rows:
+        pool = r["pool"]
+        for p in pool.projects:
+            values.append(
+                {
+                    "id": p.id,
+                    "e": edition,
+                    "s": pool.scope,
+                    "d": pool.district,
+                    "n": pool.name,
+                    "b": pool.ballots,
+                    "rank": p.rank,
+                    "pts": p.score,
+                    "v": p.votes,
+                    "f": p.first,
+                    "c": p.cost,
+                    "cum": p.cumulative,
+                    "fund": p.funded,
+                    "mes": None if r["mes"] is None else p.external_id in r["mes"],
+                    "pub": p.published_selected,
+                }
+            )
+    # one writer per edition at a time; nothing to write when the kept rows are the same
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('pb_result_rows'), :e)"), {"e": edition}
+    )
+    kept = conn.execute(
+        text(
+            "SELECT proposal_id, rank, points, votes, cost, funded, funded_mes "
+            "FROM pb_result_rows WHERE edition = :e ORDER BY proposal_id"
+        ),
+        {"e": edition},
+    ).all()
+    now = sorted(
+        (x["id"], x["rank"], x["pts"], x["v"], x["c"], x["fund"], x["mes"]) for x in values
+    )
+    if [tuple(r) for r in kept] == now:
+        return 0
+    conn.execute(text("DELETE FROM pb_result_rows WHERE edition = :e"), {"e": edition})
+    if values:
+        conn.execute(
+            text(
+                """WITH v AS (
+                       SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
+                           id bigint, e int, s text, d int, n text, b int, rank int, pts int,
+                           v int, f int, c numeric, cum numeric, fund boolean, mes boolean,
+                           pub boolean)),
+                   pt AS (SELECT number, ST_PointOnSurface(geom) AS geom FROM districts)
+                   INSERT INTO pb_result_rows (proposal_id, edition, scope, pool_district,
+                       pool_name, pool_ballots, rank, points, votes, first_choices, cost,
+                       cumulative_cost, funded, funded_mes, published_selected, located, geom,
+                       districts)
+                   SELECT v.id, v.e, v.s, v.d, v.n, v.b, v.rank, v.pts, v.v, v.f, v.c, v.cum,
+                          v.fund, v.mes, v.pub, p.geom IS NOT NULL,
+                          coalesce(p.geom, pt.geom),
+                          CASE WHEN v.d > 0 THEN ARRAY[CAST(v.d AS smallint)]
+                               ELSE coalesce(p.districts, '{}') END
+                   FROM v JOIN budget_proposals p ON p.id = v.id
+                   LEFT JOIN pt ON pt.number = v.d AND v.d > 0"""
+            ),
+            {"rows": json.dumps(values, default=float)},
+        )
+    return len(values)

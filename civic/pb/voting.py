@@ -161,9 +161,56 @@ def voting_point(conn: Connection, value: Any) -> dict:
     return dict(row._mapping)
 
 
-def _paper(conn, edition, form, now) -> Cast:
+def staff_points(conn: Connection, user_id: int) -> list[int]:
+    """The voting points an account with the ``voting_point`` role enters ballots at."""
+    return list(
+        conn.execute(
+            text("SELECT venue_id FROM pb_voting_point_staff WHERE user_id = :u ORDER BY 1"),
+            {"u": user_id},
+        ).scalars()
+    )
+
+
+def assign_voting_point(conn: Connection, user_id: int, venue: Any) -> dict:
+    """Give an account the ``voting_point`` role at a voting point (once: primary key)."""
+    point = voting_point(conn, venue)
+    conn.execute(
+        text(
+            "UPDATE users SET roles = array_append(roles, 'voting_point') "
+            "WHERE id = :u AND NOT 'voting_point' = ANY(roles)"
+        ),
+        {"u": user_id},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO pb_voting_point_staff (user_id, venue_id) VALUES (:u, :v) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"u": user_id, "v": point["id"]},
+    )
+    return point
+
+
+def assign_voting_point_by_email(conn: Connection, email: str, venue: Any) -> dict:
+    uid = conn.execute(
+        text("SELECT id FROM users WHERE lower(email) = lower(:e) AND deleted_at IS NULL"),
+        {"e": email},
+    ).scalar()
+    if uid is None:
+        raise PbError("not_found", "email", N_("Nie ma konta z tym adresem."), 404)
+    return assign_voting_point(conn, uid, venue)
+
+
+def _paper(conn, edition, form, now, allowed: list[int] | None = None) -> Cast:
     require_phase(conn, edition, "voting", now, field="edition")
     point = voting_point(conn, form.get("voting_point"))
+    if allowed is not None and point["id"] not in allowed:
+        raise PbError(
+            "not_your_point",
+            "voting_point",
+            N_("Możesz wprowadzać karty tylko w swoim punkcie głosowania."),
+            403,
+        )
     identity = parse_identity(form.get("full_name"), form.get("birth_date"), form.get("address"))
     d = _district(conn, form.get("district"))
     reason = (form.get("invalid_reason") or "").strip()
@@ -228,11 +275,17 @@ def cast_online(
 
 
 def cast_paper(
-    engine: Engine, edition: int, staff_id: int, form: dict, now: datetime | None = None
+    engine: Engine,
+    edition: int,
+    staff_id: int,
+    form: dict,
+    now: datetime | None = None,
+    allowed: list[int] | None = None,
 ) -> Cast:
     """A paper ballot entered by staff: voting_point, the voter's identity and district, and
-    the six numbers from the ballot list — or ``invalid_reason`` for an invalid card."""
-    return _run(engine, _paper, edition, staff_id, "paper", form, now)
+    the six numbers from the ballot list — or ``invalid_reason`` for an invalid card.
+    ``allowed``: the voting points this clerk may use (None: any — officials, admins)."""
+    return _run(engine, _paper, edition, staff_id, "paper", form, now, allowed)
 
 
 def has_voted(conn: Connection, edition: int, form: dict) -> bool:
@@ -268,18 +321,27 @@ def ballot_options(conn: Connection, edition: int, district: int | None) -> dict
     }
 
 
-def voting_points(conn: Connection) -> list[dict]:
+def voting_points(conn: Connection, only: list[int] | None = None) -> list[dict]:
     rows = conn.execute(
-        text("SELECT id, name, type, address FROM civic_venues WHERE type = ANY(:t) ORDER BY name"),
-        {"t": list(POINT_TYPES)},
+        text(
+            "SELECT id, name, type, address FROM civic_venues WHERE type = ANY(:t) "
+            "AND (CAST(:only AS bigint[]) IS NULL OR id = ANY(:only)) ORDER BY name"
+        ),
+        {"t": list(POINT_TYPES), "only": only},
     ).all()
     return [dict(r._mapping) for r in rows]
 
 
 def close_urn(engine: Engine, edition: int) -> int:
-    """Shuffle whatever is left in the urn into ``ballots`` (when voting closes)."""
+    """Shuffle whatever is left in the urn into ``ballots`` (when voting closes) and keep the
+    edition's results for the pb-results layer."""
+    from civic.pb import results as R
+
     with engine.begin() as conn:
-        return B.flush(conn, edition, minimum=0)
+        moved = B.flush(conn, edition, minimum=0)
+        if edition in R.editions(conn):
+            R.store(conn, edition)
+        return moved
 
 
 def review(conn: Connection, edition: int, user_id: int, form: dict) -> dict:

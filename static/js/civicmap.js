@@ -6,7 +6,9 @@
  *   features   one registered layer (app/layer_pages.py map_spec): fetched from
  *              /api/layers/<layer>/features for the current view (bbox on moveend,
  *              debounced; a newer request aborts the older one), points clustered with
- *              leaflet.markercluster, lines/polygons drawn with the layer's style.
+ *              leaflet.markercluster in the map's ONE cluster group shared by all its layers
+ *              (clusterGroup; propose.js puts the /proposals markers there too), lines and
+ *              polygons drawn with the layer's style.
  * One control per map lists the feature layers (checkboxes) with their legend, and lists
  * marked data-api beside the map can follow the map's view (civicmap.initLists). */
 (function () {
@@ -149,46 +151,116 @@
     return box;
   }
 
-  /* One cluster style for every layer, the same colours as the legend: a ring in the
-   * layer's colour, split into the legend's colours by the counts per value. */
-  function clusterBadge(spec, n, counts) {
-    var inner = el("div", null, "civic-cluster-badge");
-    inner.style.borderColor = spec.style.color;
-    var stops = [], at = 0, total = 0;
-    (spec.legend || []).forEach(function (e) { total += counts[e.value] || 0; });
-    if (total) {
-      spec.legend.forEach(function (e) {
-        var c = counts[e.value] || 0;
-        if (!c) return;
-        var to = at + (c / total) * 360;
-        stops.push(e.color + " " + at.toFixed(1) + "deg " + to.toFixed(1) + "deg");
-        at = to;
+  /* One clustering per map (issue 15.4): every clustered layer of a map puts its points into
+   * the map's one L.markerClusterGroup, so clusters of different layers never overlap and
+   * hide each other. A cluster is a ring split into the colours of the points inside it (the
+   * legend's colours: a layer's own colour, or its legend's colour by value), layer by layer
+   * in the panel's order, with the total in the middle and the count per layer for screen
+   * readers and as a tooltip. The panel's legend draws a sample with the same function. */
+
+  /* parts: [{layer, title, color, border, n}] in drawing order. */
+  function clusterBadge(parts, n) {
+    if (!Array.isArray(parts)) {  // the older call (spec, n, counts) of a single layer
+      var spec = parts, counts = arguments[2] || {}, legacy = [];
+      (spec.legend || []).forEach(function (e) {
+        if (counts[e.value]) legacy.push({ layer: spec.layer, title: spec.title, color: e.color,
+                                           border: spec.style.color, n: counts[e.value] });
       });
-      inner.style.background = "conic-gradient(" + stops.join(", ") + ")";
-    } else {
-      inner.style.background = spec.style.fillColor || spec.style.color;
+      if (!legacy.length) legacy.push({ layer: spec.layer, title: spec.title, color: spec.style.fillColor || spec.style.color,
+                                        border: spec.style.color, n: n });
+      parts = legacy;
     }
-    inner.setAttribute("data-count", String(n));
-    inner.appendChild(el("span", String(n), "civic-cluster-count"));
+    var inner = el("div", null, "civic-cluster-badge");
+    var total = 0, byLayer = {};
+    parts.forEach(function (p) { total += p.n; byLayer[p.layer] = (byLayer[p.layer] || 0) + p.n; });
+    var dominant = null;
+    parts.forEach(function (p) { if (!dominant || byLayer[p.layer] > byLayer[dominant.layer]) dominant = p; });
+    inner.style.borderColor = Object.keys(byLayer).length > 1 ? "#1b1b1b" : (dominant ? dominant.border : "#1b1b1b");
+    var stops = [], at = 0;
+    parts.forEach(function (p) {
+      if (!p.n || !total) return;
+      var to = at + (p.n / total) * 360;
+      stops.push(p.color + " " + at.toFixed(1) + "deg " + to.toFixed(1) + "deg");
+      at = to;
+    });
+    inner.style.background = stops.length > 1 ? "conic-gradient(" + stops.join(", ") + ")"
+                                               : (parts[0] ? parts[0].color : "#999");
+    inner.setAttribute("data-count", String(n === undefined ? total : n));
+    inner.setAttribute("data-layers", Object.keys(byLayer).map(function (k) { return k + ":" + byLayer[k]; }).join(","));
+    inner.appendChild(el("span", String(n === undefined ? total : n), "civic-cluster-count"));
     return inner;
   }
 
-  function clusterIcon(spec) {
+  /* "Projekty: 12, Miejsca obywatelskie: 3" */
+  function clusterSummary(parts) {
+    var seen = [], by = {};
+    parts.forEach(function (p) {
+      if (!(p.layer in by)) { by[p.layer] = 0; seen.push(p); }
+      by[p.layer] += p.n;
+    });
+    return seen.map(function (p) { return (p.title ? p.title + ": " : "") + by[p.layer]; }).join(", ");
+  }
+
+  function clusterParts(map, markers) {
+    var order = map._civicClusterOrder || [], slots = {}, out = [];
+    markers.forEach(function (m) {
+      var c = m._civic;
+      if (!c) return;
+      var key = c.layer + "\u0000" + c.color;
+      if (!slots[key]) {
+        slots[key] = { layer: c.layer, title: c.title, color: c.color, border: c.border, n: 0,
+                       rank: order.indexOf(c.layer) * 1000 + (c.rank || 0) };
+        out.push(slots[key]);
+      }
+      slots[key].n += 1;
+    });
+    out.sort(function (a, b) { return a.rank - b.rank; });
+    return out;
+  }
+
+  function sharedClusterIcon(map) {
     return function (cluster) {
       var n = cluster.getChildCount();
       var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
-      var counts = {};
-      if (spec.colorBy) {
-        cluster.getAllChildMarkers().forEach(function (m) {
-          var v = m.feature && m.feature.properties[spec.colorBy];
-          counts[v] = (counts[v] || 0) + 1;
-        });
-      }
-      var inner = clusterBadge(spec, n, counts);
-      inner.appendChild(el("span", " " + spec.i18n.items + ": " + spec.title, "visually-hidden"));
-      return L.divIcon({ html: inner, className: "marker-cluster civic-cluster civic-cluster-" + size + " civic-cluster-" + spec.layer,
-                         iconSize: L.point(40, 40) });
+      var parts = clusterParts(map, cluster.getAllChildMarkers());
+      var inner = clusterBadge(parts, n);
+      var summary = clusterSummary(parts);
+      inner.title = summary;
+      var items = (map._civicClusterItems || "") ;
+      inner.appendChild(el("span", " " + items + (items ? ": " : "") + summary, "visually-hidden"));
+      var layers = {};
+      parts.forEach(function (p) { layers[p.layer] = true; });
+      var cls = "marker-cluster civic-cluster civic-cluster-" + size;
+      Object.keys(layers).forEach(function (k) { cls += " civic-cluster-" + k; });
+      if (Object.keys(layers).length > 1) cls += " civic-cluster-mixed";
+      return L.divIcon({ html: inner, className: cls, iconSize: L.point(40, 40) });
     };
+  }
+
+  /* The map's one cluster group (created on first use; null without leaflet.markercluster).
+   * ``layer`` ({layer, title, items}) joins the order in which clusters list the layers. */
+  function clusterGroup(map, layer) {
+    if (typeof L.markerClusterGroup !== "function") return null;
+    if (!isFinite(map.getMaxZoom())) map.setMaxZoom(19);
+    map._civicClusterOrder = map._civicClusterOrder || [];
+    if (layer && map._civicClusterOrder.indexOf(layer.layer) < 0) map._civicClusterOrder.push(layer.layer);
+    if (layer && layer.items && !map._civicClusterItems) map._civicClusterItems = layer.items;
+    if (map._civicCluster) return map._civicCluster;
+    var g = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45, chunkedLoading: true,
+                                   spiderfyOnMaxZoom: true, iconCreateFunction: sharedClusterIcon(map) });
+    g.on("clusterkeypress", function (e) {
+      var key = e.originalEvent && (e.originalEvent.key || e.originalEvent.keyCode);
+      if (key === "Enter" || key === 13 || key === " ") e.layer.zoomToBounds();
+    });
+    g.addTo(map);
+    map._civicCluster = g;
+    return g;
+  }
+
+  /* Mark a point marker for the shared clusters: which layer, which colour (its fill). */
+  function clusterMark(marker, info) {
+    marker._civic = info;
+    return marker;
   }
 
   function bboxParam(map) {
@@ -222,22 +294,21 @@
       }
     }).addTo(group);
     var single = !!spec.featureUrl;
-    var clustered = !single && spec.style.cluster && typeof L.markerClusterGroup === "function";
-    var points = clustered
-      ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45, chunkedLoading: true,
-                               spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon(spec) })
-      : L.featureGroup();
-    if (clustered) {
-      points.on("clusterkeypress", function (e) {
-        var key = e.originalEvent && (e.originalEvent.key || e.originalEvent.keyCode);
-        if (key === "Enter" || key === 13 || key === " ") e.layer.zoomToBounds();
-      });
-    }
-    points.addTo(group);
+    // Clustered layers share the map's one cluster group; the others draw into the layer's own.
+    var cluster = !single && spec.style.cluster
+      ? clusterGroup(map, { layer: spec.layer, items: spec.i18n && spec.i18n.items }) : null;
+    var points = L.featureGroup().addTo(group);
+    var markers = [];
 
     var state = { spec: spec, group: group, count: 0, hasMore: false, requests: 0,
                   controller: null, timer: null, bbox: null, error: null };
     registry.layers[spec.layer] = state;
+
+    function legendRank(props) {
+      if (!spec.colorBy) return 0;
+      for (var i = 0; i < spec.legend.length; i++) if (spec.legend[i].value === props[spec.colorBy]) return i + 1;
+      return 0;
+    }
 
     function pointMarkers(f) {
       var g = f.geometry, coords = g.type === "Point" ? [g.coordinates] : g.coordinates;
@@ -248,6 +319,8 @@
           fillColor: st.fillColor, fillOpacity: 0.85
         });
         m.feature = f;
+        clusterMark(m, { layer: spec.layer, title: spec.title, color: st.fillColor,
+                         border: spec.style.color, rank: legendRank(f.properties) });
         m.bindPopup(function () { return popupContent(spec, f); });
         return m;
       });
@@ -256,7 +329,8 @@
     function draw(list) {
       shapes.clearLayers();
       points.clearLayers();
-      var markers = [];
+      if (cluster && markers.length) cluster.removeLayers(markers);
+      markers = [];
       list.forEach(function (f) {
         if (!f.geometry) return;
         if (f.geometry.type === "Point" || f.geometry.type === "MultiPoint") {
@@ -265,7 +339,8 @@
           shapes.addData(f);
         }
       });
-      if (clustered) points.addLayers(markers); else markers.forEach(function (m) { points.addLayer(m); });
+      if (cluster) { if (map.hasLayer(group)) cluster.addLayers(markers); }
+      else markers.forEach(function (m) { points.addLayer(m); });
       state.count = list.length;
       container.setAttribute("data-loaded-" + spec.layer, String(list.length));
       updateStatus();
@@ -293,7 +368,7 @@
         state.error = null;
         if (single) {
           draw([data]);
-          var b = L.featureGroup([shapes, points]).getBounds();
+          var b = L.featureGroup([shapes, points].concat(cluster ? markers : [])).getBounds();
           if (!map._civicFromHash) whenIdle(map, function () {
             // A point has zero extent, where fitBounds' padding makes the zoom arbitrary.
             if (b.isValid() && b.getSouthWest().equals(b.getNorthEast())) map.setView(b.getCenter(), 17);
@@ -321,11 +396,13 @@
 
     map.on("moveend", schedule);
     group.on("add", function () {
+      if (cluster && markers.length) cluster.addLayers(markers);
       // Debounced: the page's own fitBounds right after start-up would abort a first load.
       if (!single) schedule(); else if (!state.count) load();
       updateStatus();
     });
     group.on("remove", function () {
+      if (cluster && markers.length) cluster.removeLayers(markers);
       if (state.controller) { state.controller.abort(); state.controller = null; }
       updateStatus();
     });
@@ -353,6 +430,7 @@
       if (st.hasMore) text += " (" + fill(sp.i18n.more, st.count) + ")";
       parts.push(text);
     });
+    panels.forEach(function (p) { if (p.refreshCluster) p.refreshCluster(); });
     var live = document.getElementById("map-status");
     if (live && any) live.textContent = parts.length ? parts.join(" · ") : fill(any.i18n.loaded, 0);
   }
@@ -394,7 +472,7 @@
         var label = el("label");
         label.htmlFor = id;
         var sw = el("span", null, "swatch");
-        sw.style.background = sp.style.fillColor;
+        sw.style.background = swatchFill(sp);
         sw.style.borderColor = sp.style.color;
         sw.setAttribute("aria-hidden", "true");
         label.appendChild(sw);
@@ -423,10 +501,52 @@
           row.appendChild(ul);
         }
         fieldset.appendChild(row);
+        if (sp.style.cluster && !sp.featureUrl) clusterLegend(sp);
       }
+    };
+    var clustered = [], sample = null;
+    function clusterLegend(sp) {
+      clustered.push(sp);
+      if (!sample) {
+        sample = el("p", null, "civic-legend-cluster");
+        sample.setAttribute("data-panel-cluster", "");
+        sample.hidden = true;
+        details.appendChild(sample);
+      }
+    }
+    /* The legend's cluster symbol: the same badge as on the map, in the colours of the
+     * clustered layers now on the map (each layer's legend colours, or its own colour). */
+    p.refreshCluster = function () {
+      if (!sample) return;
+      var parts = [];
+      clustered.forEach(function (c) {
+        var st = registry.layers[c.layer];
+        if (!st || !map.hasLayer(st.group) || !st.count) return;
+        var colours = c.colorBy && c.legend.length ? c.legend.map(function (e) { return e.color; })
+                                                    : [c.style.fillColor || c.style.color];
+        colours.forEach(function (col) { parts.push({ layer: c.layer, title: c.title, color: col, border: c.style.color, n: 1 }); });
+      });
+      while (sample.firstChild) sample.removeChild(sample.firstChild);
+      sample.hidden = !parts.length;
+      if (!parts.length) return;
+      var box = el("span", null, "civic-cluster civic-cluster-sample");
+      box.setAttribute("aria-hidden", "true");
+      box.appendChild(clusterBadge(parts, "n"));
+      sample.appendChild(box);
+      sample.appendChild(el("span", clustered[0].i18n.cluster || ""));
     };
     panels.push(p);
     return p;
+  }
+
+  /* A layer's swatch: its colour, or the legend's colours when the map colours it by value. */
+  function swatchFill(sp) {
+    if (!sp.colorBy || !sp.legend || !sp.legend.length) return sp.style.fillColor;
+    if (sp.legend.length === 1) return sp.legend[0].color;
+    var step = 360 / sp.legend.length;
+    return "conic-gradient(" + sp.legend.map(function (e, i) {
+      return e.color + " " + (i * step).toFixed(1) + "deg " + ((i + 1) * step).toFixed(1) + "deg";
+    }).join(", ") + ")";
   }
 
   /* ---- lists beside the map that follow its view ---------------------------------------- */
@@ -641,6 +761,8 @@
     maps: registry.maps,
     initLists: initLists,
     clusterBadge: clusterBadge,
+    clusterGroup: clusterGroup,
+    clusterMark: clusterMark,
     popupContent: popupContent,
     note: note,
     whenIdle: whenIdle,

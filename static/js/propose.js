@@ -65,6 +65,18 @@
     var labels = spec.labels || {};
     var color = COLORS[spec.what] || "#b35900";
     var byFeature = {};
+    // The list's map (no focus): points go into the map's one cluster group (civicmap.js),
+    // drawn like every other clustered layer; one proposal's map shows it alone.
+    var cluster = !spec.focus && spec.what === "proposals" && window.civicmap.clusterGroup
+      ? window.civicmap.clusterGroup(map, { layer: spec.what, items: labels.items || pageLabel("items") }) : null;
+    function marker(f, latlng) {
+      return L.circleMarker(latlng, { radius: 8, color: color, weight: 2, fillColor: color, fillOpacity: 0.6, pmIgnore: true });
+    }
+    function bind(f, lyr) {
+      byFeature[f.id] = lyr;
+      lyr.bindPopup(function () { return popupFor(f, labels, spec.what); });
+      lyr.bindTooltip(function () { return el("span", f.properties.title || ""); }, { direction: "top" });
+    }
     var layer = L.geoJSON(null, {
       pmIgnore: true,
       snapIgnore: true,
@@ -72,17 +84,24 @@
         var focus = spec.focus && f.id === spec.focus.id;
         return { color: color, weight: focus ? 4 : 2, fillColor: color, fillOpacity: f.properties.whole_district ? 0.08 : 0.3 };
       },
-      pointToLayer: function (f, latlng) {
-        return L.circleMarker(latlng, { radius: 8, color: color, weight: 2, fillColor: color, fillOpacity: 0.6, pmIgnore: true });
-      },
-      onEachFeature: function (f, lyr) {
-        byFeature[f.id] = lyr;
-        lyr.bindPopup(function () { return popupFor(f, labels, spec.what); });
-        lyr.bindTooltip(function () { return el("span", f.properties.title || ""); }, { direction: "top" });
-      }
+      pointToLayer: marker,
+      onEachFeature: bind
     }).addTo(map);
     window.civicmap.getJSON(spec.url).then(function (fc) {
-      layer.addData(fc);
+      var points = [];
+      fc.features.forEach(function (f) {
+        var g = f.geometry;
+        if (cluster && g && g.type === "Point") {
+          var m = marker(f, L.latLng(g.coordinates[1], g.coordinates[0]));
+          m.feature = f;
+          window.civicmap.clusterMark(m, { layer: spec.what, title: labels.layerTitle || pageLabel("layer-title"), color: color, border: color });
+          bind(f, m);
+          points.push(m);
+        } else {
+          layer.addData(f);
+        }
+      });
+      if (cluster) cluster.addLayers(points);
       var n = fc.features.length;
       map.getContainer().setAttribute("data-loaded-" + spec.what, String(n));
       announce((labels.loaded || "%(n)s").replace("%(n)s", String(n)));
@@ -92,6 +111,123 @@
     }).catch(function (e) { console.error(e); });
     state[spec.what + "Layer"] = { layer: layer, byFeature: byFeature };
     return layer;
+  }
+
+  /* Proposals located only by their district (issue 15.3): no pile of markers on the
+   * district's centre, but the district's shape (light fill) with a badge counting them; a
+   * click (or Enter on the badge) lists them with links, and the same list is beside the map. */
+  function fillIn(text, values) {
+    var out = String(text || "");
+    Object.keys(values).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
+    return out;
+  }
+
+  function groupList(f, spec) {
+    var labels = spec.labels || {}, p = f.properties, box = el("div", null, "district-group");
+    var items = p.items || [];
+    if (items.length < p.count) box.appendChild(el("p", fillIn(labels.first, { n: items.length }), "district-group-first"));
+    var ul = el("ul", null, "district-group-items");
+    items.forEach(function (it) {
+      var li = el("li"), a = el("a", it.title || ("#" + it.id));
+      a.href = it.url;
+      li.appendChild(a);
+      var meta = [it.status_title, it.edition].filter(function (x) { return x; }).join(" · ");
+      if (meta) li.appendChild(el("span", " " + meta, "meta"));
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+    var all = el("a", (labels.all || "") + " →", "district-group-all");
+    all.href = spec.list.replace("{n}", String(p.number));
+    box.appendChild(all);
+    return box;
+  }
+
+  function groupPopup(f, spec) {
+    var box = el("div", null, "popup district-group-popup");
+    box.appendChild(el("p", fillIn(spec.labels.title, { d: f.properties.full_name, n: f.properties.count }), "popup-title"));
+    box.appendChild(groupList(f, spec));
+    return box;
+  }
+
+  /* A list popup that fits a phone's map: Leaflet scrolls its content beyond maxHeight. */
+  function popupOptions(map) {
+    var size = map.getSize();
+    // clear of the zoom buttons (top left) and the basemap note (bottom left)
+    return { maxWidth: Math.max(180, Math.min(320, size.x - 110)), minWidth: Math.min(220, size.x - 110),
+             maxHeight: Math.max(150, Math.min(360, size.y - 170)),
+             autoPanPaddingTopLeft: L.point(56, 10), autoPanPaddingBottomRight: L.point(10, 70) };
+  }
+
+  function districtGroups(map, spec) {
+    var labels = spec.labels || {}, color = COLORS.proposals;
+    var container = map.getContainer();
+    var shapes = L.geoJSON(null, {
+      pmIgnore: true,
+      snapIgnore: true,
+      style: function () { return { color: color, weight: 2, dashArray: "6 4", fillColor: color, fillOpacity: 0.12 }; },
+      onEachFeature: function (f, lyr) {
+        lyr.bindPopup(function () { return groupPopup(f, spec); }, popupOptions(map));
+      }
+    }).addTo(map);
+    var badges = L.layerGroup().addTo(map);
+    window.civicmap.getJSON(spec.url).then(function (fc) {
+      shapes.addData(fc);
+      var byId = {};
+      shapes.eachLayer(function (l) { byId[l.feature.id] = l; });
+      fc.features.forEach(function (f) {
+        var shape = byId[f.id], where = shape.getBounds().getCenter();
+        try { where = shape.getCenter(); } catch (e) { /* a multipolygon: its bounds' centre */ }
+        var b = el("span", null, "district-group-badge-box");
+        b.appendChild(el("span", String(f.properties.count), "district-group-count"));
+        b.appendChild(el("span", " " + fillIn(labels.title, { d: f.properties.full_name, n: f.properties.count }), "visually-hidden"));
+        var m = L.marker(where, { icon: L.divIcon({ className: "district-group-badge", html: b, iconSize: L.point(44, 28) }),
+                                  keyboard: true, riseOnHover: true });
+        m.bindPopup(function () { return groupPopup(f, spec); }, popupOptions(map));
+        m.addTo(badges);
+      });
+      container.setAttribute("data-loaded-district-groups", String(fc.features.length));
+      container.setAttribute("data-whole-district", String(fc.total || 0));
+      sideList(fc, spec);
+    }).catch(function (e) { console.error(e); });
+    return shapes;
+  }
+
+  /* The same groups beside the map: one disclosure per district (keyboard, screen readers). */
+  function sideList(fc, spec) {
+    var host = byId("whole-district-list"), status = byId("whole-district-status"), labels = spec.labels || {};
+    if (status) {
+      var parts = [fc.features.length ? fillIn(labels.count, { n: fc.total || 0 }) : labels.none];
+      if (fc.citywide) parts.push(fillIn(labels.citywide, { n: fc.citywide }));
+      status.textContent = parts.join(" ");
+    }
+    if (!host) return;
+    while (host.firstChild) host.removeChild(host.firstChild);
+    fc.features.forEach(function (f) {
+      var li = el("li"), d = el("details");
+      d.setAttribute("data-district", String(f.id));
+      d.appendChild(el("summary", f.properties.full_name + " (" + f.properties.count + ")"));
+      d.appendChild(groupList(f, spec));
+      li.appendChild(d);
+      host.appendChild(li);
+    });
+  }
+
+  /* The /proposals legend under the map draws its symbols with the map's own functions. */
+  function legendSymbols() {
+    var sample = byId("proposals-legend-cluster");
+    if (sample && !sample.firstChild) {
+      sample.appendChild(window.civicmap.clusterBadge([{ layer: "proposals", title: "", color: COLORS.proposals,
+                                                          border: COLORS.proposals, n: 1 }], "n"));
+    }
+    var dot = byId("proposals-legend-point");
+    if (dot) { dot.style.background = COLORS.proposals; dot.style.borderColor = COLORS.proposals; }
+    var area = byId("proposals-legend-area");
+    if (area) area.style.borderColor = COLORS.proposals;
+  }
+
+  function pageLabel(key) {
+    var box = byId("proposals-map-i18n");
+    return box ? box.getAttribute("data-" + key) || "" : "";
   }
 
   function areas(map, spec) {
@@ -459,11 +595,13 @@
     document.querySelectorAll('input[role="combobox"][data-url]').forEach(combobox);
     titleCounter();
     photoCheck();
+    legendSymbols();
   }
 
   window.civicmap.kinds["participation-districts"] = districtsOutline;
   window.civicmap.kinds["participation-features"] = features;
   window.civicmap.kinds["participation-areas"] = areas;
+  window.civicmap.kinds["participation-district-groups"] = districtGroups;
   window.civicmap.kinds["participation-draw"] = draw;
   window.participation = { setPoint: setPoint, clear: clearDrawn, state: state };
 
