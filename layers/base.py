@@ -135,6 +135,9 @@ class Layer:
     category_field: str | None = None
     edition_field: str | None = None
     reference: bool = False  # reference data (imported), not participation
+    # Drawn (switched on) on the city and district overview maps; a layer derived from another
+    # one (the budget's results and execution) is off there, one click away in the legend.
+    on_overview: bool = True
     ogc: OgcMeta = field(default_factory=OgcMeta)
     order_by: str = "id DESC"  # newest first; a safe SQL fragment over the layer's columns
     # Extra SQL condition for what the public may see (e.g. "hidden_at IS NULL"); the

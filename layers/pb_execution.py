@@ -19,6 +19,7 @@ STATUSES = {
 }
 
 LAYER = Layer(
+    on_overview=False,  # its own page draws it (results, execution); switchable in the legend
     name="pb-execution",
     table="pb_execution_map",
     titles=t(

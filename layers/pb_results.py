@@ -22,6 +22,7 @@ SCOPES = {
 }
 
 LAYER = Layer(
+    on_overview=False,  # its own page draws it (results, execution); switchable in the legend
     name="pb-results",
     table="pb_results",
     titles=t(

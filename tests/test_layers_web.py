@@ -638,6 +638,19 @@ def test_overview_list_on_the_home_page(client, ids):
         ).group(1)
     )
     assert mine["visible"] is True and mine["params"] == {"status": "archived"}
+
+    # layers derived from another (the budget's results) start switched off on the overview,
+    # one click away in the legend; asked for by name they are drawn
+    def spec_of(page: str, layer: str) -> dict:
+        pattern = (
+            rf'civicmap.addLayer\(map_main, (\{{"kind": "features", "layer": "{layer}".*?)\);\n'
+        )
+        return json.loads(re.search(pattern, page).group(1))
+
+    assert spec_of(html, "pb-results")["visible"] is False
+    assert spec_of(html, "civic-venues")["visible"] is True
+    chosen = client.get("/?layer=pb-results").get_data(as_text=True)
+    assert spec_of(chosen, "pb-results")["visible"] is True
     paged = client.get(f"/?layer={NAME}&page=2").get_data(as_text=True)
     assert 'rel="prev"' in paged and 'rel="next"' in paged
     assert client.get("/?layer=nope").status_code == 400

@@ -220,7 +220,7 @@ def overview(conn, *, district: int | None, endpoint: str, values: dict[str, Any
     specs, sections = [], []
     for ly in layers:
         ok = applies(ly)
-        visible = ok and (chosen is None or ly is chosen)
+        visible = ok and (ly is chosen if chosen else ly.on_overview)
         params = role_params(ly) if ok else {}
         if district:
             params["district"] = str(district)

@@ -198,26 +198,19 @@ def add_comment(consultation_id: int):
         if exc.status == 404 and "consultation" in exc.errors:
             abort(404, description=_("Nie ma takich konsultacji."))
         return _comment_error(exc, consultation_id, form)
-    if pw.wants_json():
-        return jsonify(
-            {
-                "id": comment_id,
-                "status": "pending" if pending else "published",
-                "url": url_for(".comment", comment_id=comment_id),
-            }
-        ), (200 if duplicate else 201)
-    if duplicate:
-        flash(_("Ta uwaga została już dodana."))
-    elif pending:
-        flash(
+    return pw.comment_added(
+        comment_id,
+        duplicate,
+        pending,
+        json_url=url_for(".comment", comment_id=comment_id),
+        page_url=url_for(".detail", consultation_id=consultation_id) + f"#comment-{comment_id}",
+        messages=(
+            _("Ta uwaga została już dodana."),
             _(
                 "Uwaga dodana. Pokaże się publicznie, gdy potwierdzisz adres e-mail i sprawdzi ją moderator."
-            )
-        )
-    else:
-        flash(_("Uwaga dodana. Dziękujemy!"))
-    return redirect(
-        url_for(".detail", consultation_id=consultation_id) + f"#comment-{comment_id}", code=303
+            ),
+            _("Uwaga dodana. Dziękujemy!"),
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask import request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -172,3 +172,24 @@ def labels() -> dict[str, Any]:
         "format_pln": format_pln,
         "supporters_label": supporters_label,
     }
+
+
+def comment_added(
+    comment_id: int,
+    duplicate: bool,
+    pending: bool,
+    *,
+    json_url: str,
+    page_url: str,
+    messages: tuple[str, str, str],
+):
+    """The answer to a new comment (a consultation's or a proposal's): JSON with its status
+    and address, or back to its place on the page with ``messages`` (already added, waiting
+    for moderation, published) flashed."""
+    if wants_json():
+        status = "pending" if pending else "published"
+        return jsonify({"id": comment_id, "status": status, "url": json_url}), (
+            200 if duplicate else 201
+        )
+    flash(messages[0] if duplicate else messages[1] if pending else messages[2])
+    return redirect(page_url, code=303)

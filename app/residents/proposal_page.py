@@ -146,26 +146,21 @@ def add_comment(proposal_id: int):
             errors = {f"reply-{form['reply_to']}": " ".join(errors.values())}
             form = {}
         return render_detail(proposal_id, errors=errors, form=form, status=err.status)
-    anchor = f"#comment-{comment_id}"
-    if pw.wants_json():
-        return jsonify(
-            {
-                "id": comment_id,
-                "status": "pending" if pending else "published",
-                "url": url_for("proposals.detail", proposal_id=proposal_id) + anchor,
-            }
-        ), (200 if duplicate else 201)
-    if duplicate:
-        flash(_("Ten komentarz został już dodany."))
-    elif pending:
-        flash(
+    here = url_for("proposals.detail", proposal_id=proposal_id) + f"#comment-{comment_id}"
+    return pw.comment_added(
+        comment_id,
+        duplicate,
+        pending,
+        json_url=here,
+        page_url=here,
+        messages=(
+            _("Ten komentarz został już dodany."),
             _(
                 "Komentarz dodany. Pokaże się publicznie, gdy potwierdzisz adres e-mail i sprawdzi go moderator."
-            )
-        )
-    else:
-        flash(_("Komentarz dodany. Dziękujemy!"))
-    return redirect(url_for("proposals.detail", proposal_id=proposal_id) + anchor, code=303)
+            ),
+            _("Komentarz dodany. Dziękujemy!"),
+        ),
+    )
 
 
 @bp.get("/proposals/comments/<int:comment_id>")
