@@ -84,6 +84,40 @@ def test_streets_under_the_map_from_our_host_with_attribution(page, live_server,
     assert page.watch.errors == []
 
 
+@pytest.mark.parametrize("size", [(390, 844), (1280, 800)])
+def test_a_pin_from_an_address_hit_on_a_map_with_streets(page, live_server, make_user, size):
+    """Issue 15's first "done when": a resident looks up a place, the map goes there with the
+    streets under it (our /basemap/ from the local upstream), and the pin is placed."""
+    from conftest import login_page
+
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    login_page(page, live_server, make_user())
+    page.goto(live_server + "/propose")
+    wait_map(page)
+    page.check("#location-address")
+    combo = page.locator("#address-search")
+    combo.fill("zablocie")
+    page.wait_for_selector("#address-search-listbox:not([hidden]) [role=option]")
+    combo.press("ArrowDown")
+    combo.press("Enter")
+    page.wait_for_function("() => document.getElementById('geometry').value.includes('Point')")
+    assert "Podgórze" in page.text_content("#district-output")
+    centre = page.evaluate("[map_main.getCenter().lat, map_main.getCenter().lng]")
+    assert centre == pytest.approx([50.0511, 19.9735], abs=0.002)
+    page.wait_for_load_state("networkidle")
+    tiles = page.locator("#map_main img.leaflet-tile-loaded")
+    assert tiles.count() > 0
+    assert all("/basemap/" in (t.get_attribute("src") or "") for t in tiles.all()[:10])
+    assert page.locator(
+        "#map_main .leaflet-marker-icon, #map_main path.leaflet-interactive"
+    ).count()
+    assert page.watch.foreign() == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#map_main").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"propose-address-pin-{size[0]}x{size[1]}.png"))
+    assert run_axe(page) == []
+
+
 def test_permalink_restores_centre_zoom_and_layers(page, live_server):
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(live_server + "/")
