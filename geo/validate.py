@@ -84,9 +84,12 @@ def loads(raw: str | bytes) -> Any:
 
 
 def _position(value: Any, counter: _Counter) -> tuple[float, float]:
-    if not isinstance(value, list) or len(value) not in (2, 3):
+    if not isinstance(value, list) or len(value) != 2:
+        # A height (Z) or measure (M) would be dropped by the 2D storage: refused, not lost.
         raise GeometryError(
-            "invalid_position", "Każdy punkt musi mieć dwie współrzędne [długość, szerokość]."
+            "invalid_position",
+            "Każdy punkt musi mieć dokładnie dwie współrzędne [długość, szerokość] "
+            "(bez wysokości Z i miary M).",
         )
     for c in value:
         if isinstance(c, bool) or not isinstance(c, int | float):

@@ -347,6 +347,29 @@ def test_absurd_geometry_text_is_400(resident):
     assert "geometry" in r.get_json()["error"]["field"] or r.status_code == 413
 
 
+@pytest.mark.parametrize(
+    ("geometry", "why"),
+    [
+        ('{"type":"Point","coordinates":' + "[" * 10_000 + "]" * 10_000 + "}", "deep"),
+        ('{"type":"Point","coordinates":[19.93, 50.06, 1e9]}', "z"),
+        ('{"type":"Point","coordinates":[19.93, 50.06, 0, 0]}', "zm"),
+        ('{"type":"Point","coordinates":[19.93, Infinity]}', "infinity"),
+        ('{"type":"Point","coordinates":[19.93, 1e999]}', "overflow"),
+    ],
+    ids=lambda v: v if len(v) < 12 else None,
+)
+def test_bad_geometry_on_the_html_path_is_400_naming_the_field(resident, engine, geometry, why):
+    """Issue 14.6/14.7: the form's own (HTML) path, no JSON Accept header: deep nesting, Z or
+    M values and non-finite numbers are a 400 naming the field, never a 500, never a row."""
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM budget_proposals")).scalar_one()
+    r = resident.post("/propose", data=form(geometry=geometry))
+    assert r.status_code == 400, (why, r.status_code)
+    assert "Pole „Lokalizacja”" in r.get_data(as_text=True), why  # the field, in words
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM budget_proposals")).scalar_one() == before
+
+
 # --------------------------------------------------------------------------- photos
 
 

@@ -98,7 +98,7 @@ def draw_spec(form: dict[str, Any], **extra: Any) -> dict[str, Any]:
     if form.get("geometry"):
         try:
             initial = json.loads(form["geometry"], parse_constant=lambda c: None)
-        except ValueError:
+        except (ValueError, RecursionError):  # shown again only if it can be (issue 14.6)
             initial = None
     return {
         "kind": "participation-draw",
