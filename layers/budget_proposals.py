@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geo.schema import GEOMETRY_TYPES
 from layers._titles import t
 from layers.base import PUBLIC, Field, Layer, OgcMeta, Style, Workflow
 
@@ -74,14 +75,7 @@ LAYER = Layer(
         "Residents' ideas for Kraków's participatory budget: submission, review, vote and delivery.",
         "Ідеї мешканців для громадського бюджету Кракова: подання, перевірка, голосування та реалізація.",
     ),
-    geometry_types=(
-        "Point",
-        "LineString",
-        "Polygon",
-        "MultiPoint",
-        "MultiLineString",
-        "MultiPolygon",
-    ),
+    geometry_types=tuple(GEOMETRY_TYPES),  # any kind of geometry
     geometry_required=False,  # a proposal may be "whole district" or "city-wide"
     fields=(
         Field(

@@ -6,6 +6,7 @@ inside its district (``located`` false)."""
 
 from __future__ import annotations
 
+from geo.schema import GEOMETRY_TYPES
 from layers._titles import t
 from layers.base import PUBLIC, Field, Layer, OgcMeta, Style
 
@@ -32,14 +33,7 @@ LAYER = Layer(
         "The selected projects of every edition and their stage of execution.",
         "Обрані проєкти всіх випусків і етап їх виконання.",
     ),
-    geometry_types=(
-        "Point",
-        "LineString",
-        "Polygon",
-        "MultiPoint",
-        "MultiLineString",
-        "MultiPolygon",
-    ),
+    geometry_types=tuple(GEOMETRY_TYPES),  # any kind of geometry
     geometry_required=False,
     fields=(
         Field("title", "text", t("Tytuł", "Title", "Назва"), msip_name="TYTUL"),

@@ -9,6 +9,7 @@ district (``located`` false); a city-wide one without a location has no geometry
 
 from __future__ import annotations
 
+from geo.schema import GEOMETRY_TYPES
 from layers._titles import t
 from layers.base import PUBLIC, Field, Layer, OgcMeta, Style
 
@@ -38,14 +39,7 @@ LAYER = Layer(
         "Проєкти кожного підрахованого пулу: бали, виборці, вартість і чи фінансує їх правило "
         "Кракова (підраховано з бюлетенів у сервісі).",
     ),
-    geometry_types=(
-        "Point",
-        "LineString",
-        "Polygon",
-        "MultiPoint",
-        "MultiLineString",
-        "MultiPolygon",
-    ),
+    geometry_types=tuple(GEOMETRY_TYPES),  # any kind of geometry
     geometry_required=False,
     fields=(
         Field("title", "text", t("Tytuł", "Title", "Назва"), msip_name="TYTUL"),

@@ -268,18 +268,7 @@ def add_comment(
         },
     ).first()
     if row is None:
-        prev = conn.execute(
-            text("SELECT id, author_id FROM consultation_comments WHERE external_id = :e"),
-            {"e": eid},
-        ).one()
-        if prev.author_id != actor.id:
-            raise field_error(
-                "form_key",
-                "conflict",
-                Msg(N_("Ten formularz należy do kogoś innego — odśwież stronę.")),
-                409,
-            )
-        return prev.id, True, pending
+        return pf.replayed(conn, TABLE, eid, actor.id), True, pending
     record_audit(conn, actor.id, "comment.create", TABLE, row.id)
     # the councils hear of it once it is public
     announce(conn, actor.id, TABLE, row.id, data.body[:80], pending=pending)

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from civic import N_
@@ -90,6 +91,22 @@ GEOMETRY_REASONS: dict[str, Msg] = {
 def geometry_reason(exc: GeometryError) -> Msg | str:
     """Why a drawn geometry was refused (geo/validate.py speaks Polish only, untranslated)."""
     return GEOMETRY_REASONS.get(exc.code, exc.message)
+
+
+def replayed(conn: Connection, table: str, external_id: str, actor_id: int) -> int:
+    """The row a form already wrote (the same form key sent again, e.g. a double click): its
+    id, or 409 when that key belongs to somebody else's form. ``table`` comes from code."""
+    prev = conn.execute(
+        text(f"SELECT id, author_id FROM {table} WHERE external_id = :e"), {"e": external_id}
+    ).one()
+    if prev.author_id != actor_id:
+        raise field_error(
+            "form_key",
+            "conflict",
+            Msg(N_("Ten formularz należy do kogoś innego — odśwież stronę.")),
+            409,
+        )
+    return int(prev.id)
 
 
 def geometry_error(exc: GeometryError, label: str = "location") -> Invalid:
