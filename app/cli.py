@@ -10,7 +10,7 @@ import click
 
 from geo import db
 from geo.cities import get_city
-from geo.cluster import Cluster, ClusterError
+from geo.cluster import APP_ROLE, Cluster, ClusterError
 from geo.config import VAR_DIR, Settings
 
 
@@ -35,7 +35,8 @@ def _up() -> str:
         url = db.database_url()
         click.echo("Using DATABASE_URL")
     else:
-        cluster = Cluster(VAR_DIR)
+        # passwords (scram-sha-256), an app role that owns the database: docs/security.md
+        cluster = Cluster(VAR_DIR, secure=True)
         t0 = time.monotonic()
         try:
             cluster.start()
@@ -43,7 +44,9 @@ def _up() -> str:
         except ClusterError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(
-            f"PostGIS cluster in {cluster.base} on 127.0.0.1:{cluster.port} ({time.monotonic() - t0:.1f} s)"
+            f"PostGIS cluster in {cluster.base} on 127.0.0.1:{cluster.port} "
+            f"({time.monotonic() - t0:.1f} s); the app connects as role {APP_ROLE!r} with the "
+            f"password in {cluster.passfile}"
         )
     db.migrate(url)
     click.echo("Migrations applied")
