@@ -95,12 +95,15 @@ def build_map(
         prefer_canvas=False,
     )
     m._id = map_id
-    CivicLayer(basemap_layer(basemap, i18n)).add_to(m)
+    base = basemap_layer(basemap, i18n)
+    if bounds:
+        # Fitted by civicmap.js without animation, before a permalink's view is applied:
+        # folium's fitBounds animates in the next frame and could undo that view.
+        w, s, e, n = bounds
+        base["fit"] = [[s, w], [n, e]]
+    CivicLayer(base).add_to(m)
     for spec in layers:
         CivicLayer(spec).add_to(m)
-    if bounds:
-        w, s, e, n = bounds
-        m.fit_bounds([[s, w], [n, e]])
     root = m.get_root()
     root.render()
     attr = f' nonce="{html.escape(nonce, quote=True)}"' if nonce else ""

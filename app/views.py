@@ -20,9 +20,9 @@ from flask_babel import gettext as _
 
 from app.api.filters import legend
 from app.maps import build_map
+from layers import tiles as lt
 from layers.base import Field, Layer
 
-MAP_LIMIT = 2000  # features per map request (the API allows up to 5000)
 TITLE_MAX = 140  # long titles (a comment's text) are cut for headings and list entries
 
 
@@ -148,7 +148,6 @@ def map_i18n() -> dict[str, str]:
         "details": _("Szczegóły"),
         "loading": _("Wczytywanie…"),
         "loaded": _("Na mapie: %(n)s", n="{n}"),
-        "more": _("pokazano pierwsze %(n)s — przybliż mapę, aby zobaczyć wszystkie", n="{n}"),
         "error": _("Nie udało się wczytać warstwy"),
         "items": _("obiekty"),
         "visibleOnly": _("Tylko obiekty widoczne na mapie"),
@@ -188,7 +187,11 @@ def map_spec(
         + "{id}",
         "params": {k: str(v) for k, v in (params or {}).items() if v not in (None, "")},
         "visible": visible,
-        "limit": MAP_LIMIT,
+        "tiles": url_for("tiles.tile", layer=layer.name, z=0, x=0, y=0).replace(
+            "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
+        ),
+        "clusterBelow": lt.CLUSTER_BELOW if layer.style.cluster else None,
+        "clusterGrid": lt.GRID,
         "style": layer.style.to_dict(),
         "colorBy": by,
         "legend": [

@@ -10,6 +10,7 @@ developer can follow a confirmation link.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import smtplib
 import ssl
@@ -72,10 +73,13 @@ def send_mail(settings: MailSettings, to: str, subject: str, body: str) -> Path 
         log.info("mail to %s sent via %s: %s", mask(to), host, subject)
         return None
     folder = Path(settings.outbox)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     ns = time.time_ns()
     path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{ns % 10**9:09d}-{secrets.token_hex(3)}.eml"
-    path.write_bytes(bytes(msg))
+    # The mails carry confirmation and reset links: readable by the server's user only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(bytes(msg))
     log.warning("no SMTP host set: mail to %s written to %s\n%s", to, path, body)
     return path
 

@@ -73,6 +73,13 @@ class FeatureQuery:
     # json_build_object for the whole Feature ('"k" : v', features joined by ", "), as the
     # residents' map has written its GeoJSON since it was published; byte for byte.
     build_object: bool = False
+    # Rows this reader may see beyond the public ones (their own comment waiting for a
+    # moderator): a trusted SQL condition over t from code, ORed with the layer's public rules
+    # (only when ``public``); its bind parameters go in ``params``.
+    also_visible: str | None = None
+    # Outlines for an overview map: ST_SimplifyPreserveTopology with this tolerance, in the
+    # stored CRS's units (degrees), before any transform. The filters see the stored geometry.
+    simplify: float | None = None
 
 
 @dataclass
@@ -96,11 +103,42 @@ class FeaturePage:
             i = end + len(self.sep)
         return out
 
+    def parts(self) -> list[tuple[int, str | None, dict[str, Any]]]:
+        """Each Feature as (id, its geometry's GeoJSON text as PostGIS wrote it, properties):
+        for readers that put the geometry into documents of their own (a planner's map, an
+        analysis' table) without decoding and re-encoding it. The :func:`feature_sql` text
+        only (not ``build_object``): ``{"type":"Feature","id":…,"geometry":…,"properties":…}``,
+        whose geometry (keys type, coordinates, geometries) never holds ``,"properties":``."""
+        if self.sep != ",":
+            raise ValueError("parts() reads the default feature text, not build_object's")
+        head, mid = '{"type":"Feature","id":', ',"properties":'
+        decoder = json.JSONDecoder()
+        out: list[tuple[int, str | None, dict[str, Any]]] = []
+        text, i, n = self.text, 0, len(self.text)
+        while i < n:
+            comma = text.index(",", i + len(head))
+            fid = int(text[i + len(head) : comma])
+            start = comma + len(',"geometry":')
+            i = text.index(mid, start)
+            geometry = text[start:i]
+            props, i = decoder.raw_decode(text, i + len(mid))
+            out.append((fid, None if geometry == "null" else geometry, props))
+            i += 1 + len(self.sep)  # the Feature's closing brace, the separator
+        return out
+
     def collection(self, **members: Any) -> str:
+        """The page as a FeatureCollection (with foreign ``members``). A ``build_object`` page
+        keeps json_build_object's spacing ('"k" : v'): the maps that read such pages have
+        answered that way since they were published."""
+        if self.sep == ", ":
+            head, pair = '{"type" : "FeatureCollection", "features" : [', ', "{}" : {}'
+        else:
+            head, pair = '{"type":"FeatureCollection","features":[', ',"{}":{}'
         extra = "".join(
-            f',"{k}":{json.dumps(v, ensure_ascii=False, default=str)}' for k, v in members.items()
+            pair.format(key, json.dumps(v, ensure_ascii=False, default=str))
+            for key, v in members.items()
         )
-        return '{"type":"FeatureCollection","features":[' + self.text + "]" + extra + "}"
+        return head + self.text + "]" + extra + "}"
 
 
 _MEMBERS = ("external_id", "districts", "updated_at")
@@ -161,14 +199,19 @@ def source_sql(layer: Layer, q: FeatureQuery) -> str:
 
 def where_clause(layer: Layer, q: FeatureQuery, params: dict[str, Any]) -> str:
     conds: list[str] = []
+    visible: list[str] = []
     if q.public and layer.public_where:
-        conds.append(f"({layer.public_where})")
+        visible.append(f"({layer.public_where})")
     if q.public and layer.workflow and layer.status_field:
         # COLLATE "C" (the same equality): the (edition, status) btree cannot serve it, so the
         # planner does not BitmapAnd it with the GiST index on dense boxes (+8-10 ms, issue
         # 11); the column's statistics still give the estimate.
-        conds.append(f't.{ident(layer.status_field)} COLLATE "C" = ANY(:public_states)')
+        visible.append(f't.{ident(layer.status_field)} COLLATE "C" = ANY(:public_states)')
         params["public_states"] = list(layer.workflow.public_states)
+    if visible and q.also_visible:
+        conds.append(f"(({' AND '.join(visible)}) OR ({q.also_visible}))")
+    else:
+        conds.extend(visible)
     if q.bbox:
         w, s, e, n = q.bbox
         params.update(bw=w, bs=s, be=e, bn=n, bsrid=q.bbox_srid)
@@ -230,6 +273,8 @@ def geometry_sql(q: FeatureQuery, col: str = "t.geom") -> str:
         return "NULL"
     if q.geometry_fallback:
         col = f"coalesce({col}, ({q.geometry_fallback}))"
+    if q.simplify is not None:
+        col = f"ST_SimplifyPreserveTopology({col}, {float(q.simplify)!r})"
     g = col if q.srid == 4326 else f"ST_Transform({col}, {int(q.srid)})"
     if q.flip_axes:
         g = f"ST_FlipCoordinates({g})"

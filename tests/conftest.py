@@ -174,10 +174,15 @@ def run_axe(page) -> list[dict]:
     axe = next(AXE.glob("axe-core-*/axe.min.js"))
     page.add_script_tag(url=f"/static/vendor/{axe.parent.name}/axe.min.js")
     result = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
+        # Let finite CSS transitions/animations end first (a Leaflet popup fading in reads as
+        # low contrast half-way: a flake seen in CI).
+        """async () => { await Promise.all(document.getAnimations()
+             .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+             .map(a => a.finished.catch(() => null)));
+             return (await axe.run(document, {runOnly: {type: 'tag',
              values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(
              v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
+                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }"""
     )
     return result
 

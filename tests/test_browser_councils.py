@@ -27,8 +27,8 @@ def test_queue_page_axe_and_no_foreign_requests(page, live_server, data):  # noq
     assert page.locator("h1").inner_text().startswith("Rada Dzielnicy VIII")
     assert page.locator("ol.queue > li").count() > 0
     assert run_axe(page) == []
-    # the map asked our API for district VIII only
-    feature_calls = [u for u in page.watch.requests if "/api/layers/budget-proposals/features" in u]
+    # the map asked for district VIII's tiles only
+    feature_calls = [u for u in page.watch.requests if "/tiles/budget-proposals/" in u]
     assert feature_calls and all("district=8" in u for u in feature_calls)
     assert page.watch.foreign() == []
     assert page.watch.errors == []

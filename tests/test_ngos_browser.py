@@ -83,7 +83,7 @@ def test_claim_branch_by_address_moderation_map(page, browser, live_server, make
     # 5. public: on the map filtered by its field, not under another field
     seen = len(page.watch.requests)
     assert loaded(page, f"{live_server}/ngos?field=ecology") == 1
-    requested = [u for u in page.watch.requests[seen:] if "/api/layers/ngos/features" in u]
+    requested = [u for u in page.watch.requests[seen:] if "/tiles/ngos/" in u]
     assert requested and all("fields=ecology" in u for u in requested)
     assert "Fundacja Zielone Zabłocie" in page.text_content(".side")
     assert run_axe(page) == []

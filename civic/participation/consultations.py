@@ -18,15 +18,18 @@ from sqlalchemy import Connection, text
 
 from civic import N_
 from civic.audit import record_audit
-from civic.moderation import announce, needs_moderation
+from civic.moderation import PENDING, announce, needs_moderation
 from civic.participation import form as pf
 from civic.participation.errors import Collector, Msg, field_error
 from civic.participation.proposals import FORM_KEY, Actor
 from geo.validate import GeometryError, check_size, parse_geometry
+from layers import query as lq
 from layers import registry
-from layers.base import Field
+from layers.base import Field, Layer
 
 TABLE = "consultation_comments"
+COMMENTS_LAYER = "consultation-comments"
+CONSULTATIONS_LAYER = "consultations"
 PAGE_SIZE = 30
 THREAD_LIMIT = 1000
 MAP_LIMIT = 2000
@@ -39,11 +42,15 @@ COMMENT_SORTS = {
 _HTTP = re.compile(r"^https?://", re.I)
 
 
+def _layer(name: str) -> Layer:
+    found = registry.get(name)
+    assert found is not None, name
+    return found
+
+
 def body_field() -> Field:
     """The comment's text as the layer declares it (the form's limit comes from here)."""
-    found = registry.get("consultation-comments")
-    assert found is not None
-    return found.field("body")
+    return _layer(COMMENTS_LAYER).field("body")
 
 
 # --------------------------------------------------------------------------- reading
@@ -131,44 +138,49 @@ def thread(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def comments_geojson(conn: Connection, consultation_id: int, user_id: int | None, link: str) -> str:
-    """A consultation's placed comments (and the reader's own pending ones) for its map."""
-    return conn.execute(
-        text(
-            """
-            SELECT json_build_object('type', 'FeatureCollection', 'features',
-                   coalesce(json_agg(json_build_object(
-                       'type', 'Feature', 'id', c.id,
-                       'geometry', ST_AsGeoJSON(c.geom, 6)::json,
-                       'properties', json_build_object(
-                           'title', left(c.body, 140), 'status', c.status,
-                           'supports', c.supports, 'districts', c.districts,
-                           'url', :link || c.id)) ORDER BY c.id), '[]'))::text
-            FROM consultation_comments c
-            WHERE c.consultation_id = :k AND c.geom IS NOT NULL
-              AND (c.status = 'published' OR (c.status = 'pending' AND c.author_id = :u))"""
+    """A consultation's placed comments (and the reader's own pending ones) for its map.
+
+    Read through the one read path (layers.query.features): the layer's public rule (a
+    published comment), plus the reader's own comment waiting for a moderator."""
+    q = lq.FeatureQuery(
+        filters={"consultation_id": consultation_id},
+        where=("t.geom IS NOT NULL",),
+        also_visible=None if user_id is None else "t.status = :pending AND t.author_id = :u",
+        limit=MAP_LIMIT,
+        precision=6,
+        build_object=True,
+        sort="t.id",
+        properties=(
+            ("title", "left(t.body, 140)"),
+            ("status", None),
+            ("supports", None),
+            ("districts", None),
+            ("url", ":link || t.id"),
         ),
-        {"k": consultation_id, "u": user_id if user_id is not None else -1, "link": link},
-    ).scalar_one()
+        params={"link": link} | ({} if user_id is None else {"pending": PENDING, "u": user_id}),
+    )
+    return lq.features(conn, _layer(COMMENTS_LAYER), q).collection()
 
 
 def areas_geojson(conn: Connection, link: str, ids: list[int] | None = None) -> str:
-    """The consultations' areas (all, or ``ids``) for a map."""
-    return conn.execute(
-        text(
-            """
-            SELECT json_build_object('type', 'FeatureCollection', 'features',
-                   coalesce(json_agg(json_build_object(
-                       'type', 'Feature', 'id', k.id,
-                       'geometry', ST_AsGeoJSON(k.geom, 6)::json,
-                       'properties', json_build_object(
-                           'title', k.title, 'opens_on', k.opens_on, 'closes_on', k.closes_on,
-                           'open', current_date BETWEEN k.opens_on AND k.closes_on,
-                           'url', :link || k.id)) ORDER BY k.id), '[]'))::text
-            FROM consultations k
-            WHERE CAST(:ids AS bigint[]) IS NULL OR k.id = ANY(CAST(:ids AS bigint[]))"""
+    """The consultations' areas (all, or ``ids``) for a map, through the one read path
+    (layers.query.features); ``open`` and ``url`` are the map's own properties."""
+    q = lq.FeatureQuery(
+        ids=ids,
+        limit=MAP_LIMIT,
+        precision=6,
+        build_object=True,
+        sort="t.id",
+        properties=(
+            ("title", None),
+            ("opens_on", None),
+            ("closes_on", None),
+            ("open", "current_date BETWEEN t.opens_on AND t.closes_on"),
+            ("url", ":link || t.id"),
         ),
-        {"ids": ids, "link": link},
-    ).scalar_one()
+        params={"link": link},
+    )
+    return lq.features(conn, _layer(CONSULTATIONS_LAYER), q).collection()
 
 
 def comment_place(conn: Connection, comment_id: int) -> Any:

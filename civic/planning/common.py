@@ -43,18 +43,26 @@ def public() -> Public:
     return Public(states(PROPOSALS), states(COMMENTS))
 
 
+def public_where(name: str) -> str:
+    """The layer's own rule for public rows beyond its workflow states (``Layer.public_where``,
+    the same one layers.query applies), with ``hidden_at`` for moderated rows."""
+    ly = registry.get(name)
+    rule = ly.public_where if ly is not None and ly.public_where else None
+    return rule or "t.hidden_at IS NULL"
+
+
 def proposals_source(pub: Public, edition: int | None = None) -> Source:
     filters: dict[str, Any] = {"status": list(pub.proposal_states)}
     if edition is not None:
         filters["edition"] = int(edition)
-    return Source("budget_proposals", filters=filters, where="t.hidden_at IS NULL")
+    return Source("budget_proposals", filters=filters, where=public_where(PROPOSALS))
 
 
 def comments_source(pub: Public) -> Source:
     return Source(
         "consultation_comments",
         filters={"status": list(pub.comment_states)},
-        where="t.hidden_at IS NULL",
+        where=public_where(COMMENTS),
     )
 
 
@@ -67,7 +75,7 @@ def proposal_supports_source(pub: Public, edition: int | None) -> Source:
         query="SELECT p.id, p.geom, p.districts, p.status, p.edition, p.hidden_at "
         "FROM proposal_supports s JOIN budget_proposals p ON p.id = s.proposal_id",
         filters=filters,
-        where="t.hidden_at IS NULL",
+        where=public_where(PROPOSALS),
     )
 
 
@@ -76,7 +84,7 @@ def comment_supports_source(pub: Public) -> Source:
         query="SELECT c.id, c.geom, c.districts, c.status, c.hidden_at "
         "FROM comment_supports s JOIN consultation_comments c ON c.id = s.comment_id",
         filters={"status": list(pub.comment_states)},
-        where="t.hidden_at IS NULL",
+        where=public_where(COMMENTS),
     )
 
 

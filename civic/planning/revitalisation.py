@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from civic import N_
 from civic.planning import charts
@@ -23,30 +23,62 @@ from civic.planning.common import (
 from civic.planning.maps import SIMPLIFY, feature_collection
 from civic.planning.text import Text, short
 from geo.analysis.revitalisation import revitalisation_overlap
+from layers import query as lq
+from layers import registry
 
 MAP_HITS = 5000  # features of the map (the files hold all)
 ROWS_SHOWN = 300
+AREAS = "revitalisation-areas"
+AREAS_LIMIT = 5000
+Feature = tuple[str | None, dict[str, Any]]  # geometry (GeoJSON text), properties
+
+
+def _read(conn: Connection, layer: str, q: lq.FeatureQuery) -> dict[int, Feature]:
+    """id -> (geometry as GeoJSON text, properties), read through the one read path
+    (layers.query.features): the layer's public rules and public fields apply there."""
+    found = registry.get(layer)
+    if found is None:
+        return {}
+    return {int(fid): (g, p) for fid, g, p in lq.features(conn, found, q).parts()}
+
+
+def _hit_features(
+    conn: Connection, layer: str, ids: list[int], title_sql: str | None
+) -> dict[int, Feature]:
+    """The public features of these ids: title (and edition for proposals) and geometry."""
+    if not ids:
+        return {}
+    props: tuple[tuple[str, str | None], ...] = (("title", title_sql),)
+    if layer == PROPOSALS:
+        props += (("edition", None),)
+    q = lq.FeatureQuery(ids=ids, limit=len(ids), sort="t.id", precision=6, properties=props)
+    return _read(conn, layer, q)
 
 
 def revitalisation_payload(conn: Connection, pub: Public, *, distance_m: float) -> dict[str, Any]:
-    """Public proposals and comments inside or near each revitalisation area, money asked."""
+    """Public proposals and comments inside or near each revitalisation area, money asked.
+
+    The overlap (geo.analysis.revitalisation) finds which features lie where; what is shown of
+    them (title, edition, geometry) and of the areas is read through layers.query.features, so
+    a hit the public may not see (a draft, a hidden proposal, a comment waiting for a
+    moderator) is left out of the map and the table even if the overlap's source let it in."""
+    area_q = lq.FeatureQuery(
+        limit=AREAS_LIMIT,
+        sort="t.id",
+        precision=6,
+        simplify=SIMPLIFY,
+        properties=(("name", None), ("code", None), ("programme", None), ("period", None)),
+    )
     areas = [
         {
-            "id": int(r[0]),
-            "name": r[1],
-            "code": r[2],
-            "programme": r[3],
-            "period": r[4],
-            "geojson": r[5],
+            "id": fid,
+            "name": p["name"],
+            "code": p["code"],
+            "programme": p["programme"],
+            "period": p["period"],
+            "geojson": geometry,
         }
-        for r in conn.execute(
-            text(
-                "SELECT id, name, code, programme, period, "
-                "ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6) "
-                "FROM revitalisation_areas ORDER BY id"
-            ),
-            {"tol": SIMPLIFY},
-        )
+        for fid, (geometry, p) in _read(conn, AREAS, area_q).items()
     ]
     empty = {
         "summary": {"distance_m": float(distance_m), "areas": 0},
@@ -57,45 +89,30 @@ def revitalisation_payload(conn: Connection, pub: Public, *, distance_m: float) 
         return empty
     rp = revitalisation_overlap(conn, proposals_source(pub), distance_m=distance_m)
     rc = revitalisation_overlap(conn, comments_source(pub), distance_m=distance_m, cost_column=None)
-    p_ids = sorted({h.feature_id for h in rp.hits})
-    c_ids = sorted({h.feature_id for h in rc.hits})
-    p_info = {
-        int(r[0]): r
-        for r in conn.execute(
-            text(
-                "SELECT id, title, edition, status, ST_AsGeoJSON(geom, 6) "
-                "FROM budget_proposals WHERE id = ANY(:ids)"
-            ),
-            {"ids": p_ids},
-        )
-    }
-    c_info = {
-        int(r[0]): r
-        for r in conn.execute(
-            text(
-                "SELECT id, left(body, 300), NULL, status, ST_AsGeoJSON(geom, 6) "
-                "FROM consultation_comments WHERE id = ANY(:ids)"
-            ),
-            {"ids": c_ids},
-        )
-    }
+    p_info = _hit_features(conn, PROPOSALS, sorted({h.feature_id for h in rp.hits}), None)
+    c_info = _hit_features(
+        conn, COMMENTS, sorted({h.feature_id for h in rc.hits}), "left(t.body, 300)"
+    )
     names = {a["id"]: a["name"] for a in areas}
     hits = []
     for kind, res, info in (("proposal", rp, p_info), ("comment", rc, c_info)):
         for h in res.hits:
-            r = info.get(h.feature_id)
+            f = info.get(h.feature_id)
+            if f is None:
+                continue  # not public (the read path's rules): never shown
+            geometry, props = f
             hits.append(
                 {
                     "kind": kind,
                     "feature_id": h.feature_id,
-                    "title": r[1] if r else None,
-                    "edition": r[2] if r else None,
+                    "title": props["title"],
+                    "edition": props.get("edition"),
                     "area_id": h.area_id,
                     "area": names.get(h.area_id),
                     "inside": h.inside,
                     "distance_m": round(h.distance_m, 1),
                     "cost": h.cost,
-                    "geojson": r[4] if r else None,
+                    "geojson": geometry,
                 }
             )
     per_area = {a.area_id: a for a in rp.areas}

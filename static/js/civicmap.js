@@ -3,12 +3,11 @@
  *
  * Layer kinds (app/maps.py CivicLayer hands each spec to civicmap.addLayer):
  *   districts  the district outlines, linking to /districts/<n>
- *   features   one registered layer (app/layer_pages.py map_spec): fetched from
- *              /api/layers/<layer>/features for the current view (bbox on moveend,
- *              debounced; a newer request aborts the older one), points clustered with
- *              leaflet.markercluster in the map's ONE cluster group shared by all its layers
- *              (clusterGroup; propose.js puts the /proposals markers there too), lines and
- *              polygons drawn with the layer's style.
+ *   features   one registered layer (app/views.py map_spec): its vector tiles for the view,
+ *              with exact clusters shared by all the map's layers (civictiles.js), or on a
+ *              feature's own page that one feature from /api/layers/<layer>/features/<id>.
+ *   basemap    the streets, through our own /basemap/ proxy.
+ * Cluster badges and the markercluster group of GeoJSON maps are in civicclusters.js.
  * One control per map lists the feature layers (checkboxes) with their legend, and lists
  * marked data-api beside the map can follow the map's view (civicmap.initLists). */
 (function () {
@@ -51,7 +50,9 @@
       onEachFeature: function (f, lyr) {
         lyr.bindTooltip(function () { return el("span", f.properties.full_name); },
                         { sticky: true, direction: "top" });
-        lyr.on("click", function () {
+        lyr.on("click", function (e) {
+          // a feature drawn on the tiles above the district answers the click (civictiles.js)
+          if (window.civicmap.featureAt && window.civicmap.featureAt(map, e.latlng)) return;
           window.location.href = spec.link.replace("{n}", String(f.id));
         });
       }
@@ -151,117 +152,6 @@
     return box;
   }
 
-  /* One clustering per map (issue 15.4): every clustered layer of a map puts its points into
-   * the map's one L.markerClusterGroup, so clusters of different layers never overlap and
-   * hide each other. A cluster is a ring split into the colours of the points inside it (the
-   * legend's colours: a layer's own colour, or its legend's colour by value), layer by layer
-   * in the panel's order, with the total in the middle and the count per layer for screen
-   * readers and as a tooltip. The panel's legend draws a sample with the same function. */
-
-  /* parts: [{layer, title, color, border, n}] in drawing order. */
-  function clusterBadge(parts, n) {
-    if (!Array.isArray(parts)) {  // the older call (spec, n, counts) of a single layer
-      var spec = parts, counts = arguments[2] || {}, legacy = [];
-      (spec.legend || []).forEach(function (e) {
-        if (counts[e.value]) legacy.push({ layer: spec.layer, title: spec.title, color: e.color,
-                                           border: spec.style.color, n: counts[e.value] });
-      });
-      if (!legacy.length) legacy.push({ layer: spec.layer, title: spec.title, color: spec.style.fillColor || spec.style.color,
-                                        border: spec.style.color, n: n });
-      parts = legacy;
-    }
-    var inner = el("div", null, "civic-cluster-badge");
-    var total = 0, byLayer = {};
-    parts.forEach(function (p) { total += p.n; byLayer[p.layer] = (byLayer[p.layer] || 0) + p.n; });
-    var dominant = null;
-    parts.forEach(function (p) { if (!dominant || byLayer[p.layer] > byLayer[dominant.layer]) dominant = p; });
-    inner.style.borderColor = Object.keys(byLayer).length > 1 ? "#1b1b1b" : (dominant ? dominant.border : "#1b1b1b");
-    var stops = [], at = 0;
-    parts.forEach(function (p) {
-      if (!p.n || !total) return;
-      var to = at + (p.n / total) * 360;
-      stops.push(p.color + " " + at.toFixed(1) + "deg " + to.toFixed(1) + "deg");
-      at = to;
-    });
-    inner.style.background = stops.length > 1 ? "conic-gradient(" + stops.join(", ") + ")"
-                                               : (parts[0] ? parts[0].color : "#999");
-    inner.setAttribute("data-count", String(n === undefined ? total : n));
-    inner.setAttribute("data-layers", Object.keys(byLayer).map(function (k) { return k + ":" + byLayer[k]; }).join(","));
-    inner.appendChild(el("span", String(n === undefined ? total : n), "civic-cluster-count"));
-    return inner;
-  }
-
-  /* "Projekty: 12, Miejsca obywatelskie: 3" */
-  function clusterSummary(parts) {
-    var seen = [], by = {};
-    parts.forEach(function (p) {
-      if (!(p.layer in by)) { by[p.layer] = 0; seen.push(p); }
-      by[p.layer] += p.n;
-    });
-    return seen.map(function (p) { return (p.title ? p.title + ": " : "") + by[p.layer]; }).join(", ");
-  }
-
-  function clusterParts(map, markers) {
-    var order = map._civicClusterOrder || [], slots = {}, out = [];
-    markers.forEach(function (m) {
-      var c = m._civic;
-      if (!c) return;
-      var key = c.layer + "\u0000" + c.color;
-      if (!slots[key]) {
-        slots[key] = { layer: c.layer, title: c.title, color: c.color, border: c.border, n: 0,
-                       rank: order.indexOf(c.layer) * 1000 + (c.rank || 0) };
-        out.push(slots[key]);
-      }
-      slots[key].n += 1;
-    });
-    out.sort(function (a, b) { return a.rank - b.rank; });
-    return out;
-  }
-
-  function sharedClusterIcon(map) {
-    return function (cluster) {
-      var n = cluster.getChildCount();
-      var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
-      var parts = clusterParts(map, cluster.getAllChildMarkers());
-      var inner = clusterBadge(parts, n);
-      var summary = clusterSummary(parts);
-      inner.title = summary;
-      var items = (map._civicClusterItems || "") ;
-      inner.appendChild(el("span", " " + items + (items ? ": " : "") + summary, "visually-hidden"));
-      var layers = {};
-      parts.forEach(function (p) { layers[p.layer] = true; });
-      var cls = "marker-cluster civic-cluster civic-cluster-" + size;
-      Object.keys(layers).forEach(function (k) { cls += " civic-cluster-" + k; });
-      if (Object.keys(layers).length > 1) cls += " civic-cluster-mixed";
-      return L.divIcon({ html: inner, className: cls, iconSize: L.point(40, 40) });
-    };
-  }
-
-  /* The map's one cluster group (created on first use; null without leaflet.markercluster).
-   * ``layer`` ({layer, title, items}) joins the order in which clusters list the layers. */
-  function clusterGroup(map, layer) {
-    if (typeof L.markerClusterGroup !== "function") return null;
-    if (!isFinite(map.getMaxZoom())) map.setMaxZoom(19);
-    map._civicClusterOrder = map._civicClusterOrder || [];
-    if (layer && map._civicClusterOrder.indexOf(layer.layer) < 0) map._civicClusterOrder.push(layer.layer);
-    if (layer && layer.items && !map._civicClusterItems) map._civicClusterItems = layer.items;
-    if (map._civicCluster) return map._civicCluster;
-    var g = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45, chunkedLoading: true,
-                                   spiderfyOnMaxZoom: true, iconCreateFunction: sharedClusterIcon(map) });
-    g.on("clusterkeypress", function (e) {
-      var key = e.originalEvent && (e.originalEvent.key || e.originalEvent.keyCode);
-      if (key === "Enter" || key === 13 || key === " ") e.layer.zoomToBounds();
-    });
-    g.addTo(map);
-    map._civicCluster = g;
-    return g;
-  }
-
-  /* Mark a point marker for the shared clusters: which layer, which colour (its fill). */
-  function clusterMark(marker, info) {
-    marker._civic = info;
-    return marker;
-  }
 
   function bboxParam(map) {
     var b = map.getBounds();
@@ -278,136 +168,61 @@
     else fn();
   }
 
+  /* One registered layer on a map: its vector tiles for a view (civictiles.js), or one
+   * feature from the API (its own page). */
   function features(map, spec) {
     panes(map);
-    // folium drops max_zoom when tiles=None; leaflet.markercluster needs one.
-    if (!isFinite(map.getMaxZoom())) map.setMaxZoom(19);
     registry.specs[spec.layer] = spec;
     if (registry.maps.indexOf(map) < 0) registry.maps.push(map);
-    var container = map.getContainer();
-    var group = L.layerGroup();
-    var shapes = L.geoJSON(null, {
+    var state = { spec: spec, count: 0, requests: 0, error: null };
+    registry.layers[spec.layer] = state;
+    state.group = spec.featureUrl ? single(map, spec, state) : window.civicmap.tiled(map, spec, state);
+    panel(map, spec).add(spec, state.group, state);
+    if (spec.visible !== false) state.group.addTo(map);
+    return state.group;
+  }
+
+  /* A layer has shown ``n`` features: the panel, the status line and the tests learn it. */
+  function loaded(map, spec, state, n) {
+    state.count = n;
+    state.error = null;
+    map.getContainer().setAttribute("data-loaded-" + spec.layer, String(n));
+    updateStatus();
+    document.dispatchEvent(new CustomEvent("civicmap:loaded", { detail: { layer: spec.layer } }));
+  }
+
+  function failed(state, e) {
+    state.error = e;
+    updateStatus();
+    console.error(e);
+  }
+
+  function single(map, spec, state) {
+    var group = L.geoJSON(null, {
       pane: "civicShapes",
       style: function (f) { return pathStyle(spec, f.properties); },
-      onEachFeature: function (f, lyr) {
-        lyr.bindPopup(function () { return popupContent(spec, f); });
-      }
-    }).addTo(group);
-    var single = !!spec.featureUrl;
-    // Clustered layers share the map's one cluster group; the others draw into the layer's own.
-    var cluster = !single && spec.style.cluster
-      ? clusterGroup(map, { layer: spec.layer, items: spec.i18n && spec.i18n.items }) : null;
-    var points = L.featureGroup().addTo(group);
-    var markers = [];
-
-    var state = { spec: spec, group: group, count: 0, hasMore: false, requests: 0,
-                  controller: null, timer: null, bbox: null, error: null };
-    registry.layers[spec.layer] = state;
-
-    function legendRank(props) {
-      if (!spec.colorBy) return 0;
-      for (var i = 0; i < spec.legend.length; i++) if (spec.legend[i].value === props[spec.colorBy]) return i + 1;
-      return 0;
-    }
-
-    function pointMarkers(f) {
-      var g = f.geometry, coords = g.type === "Point" ? [g.coordinates] : g.coordinates;
-      var st = pathStyle(spec, f.properties);
-      return coords.map(function (c) {
-        var m = L.circleMarker([c[1], c[0]], {
-          pane: "civicPoints", radius: spec.style.radius, color: st.color, weight: 1.5,
-          fillColor: st.fillColor, fillOpacity: 0.85
-        });
-        m.feature = f;
-        clusterMark(m, { layer: spec.layer, title: spec.title, color: st.fillColor,
-                         border: spec.style.color, rank: legendRank(f.properties) });
-        m.bindPopup(function () { return popupContent(spec, f); });
-        return m;
-      });
-    }
-
-    function draw(list) {
-      shapes.clearLayers();
-      points.clearLayers();
-      if (cluster && markers.length) cluster.removeLayers(markers);
-      markers = [];
-      list.forEach(function (f) {
-        if (!f.geometry) return;
-        if (f.geometry.type === "Point" || f.geometry.type === "MultiPoint") {
-          markers = markers.concat(pointMarkers(f));
-        } else {
-          shapes.addData(f);
-        }
-      });
-      if (cluster) { if (map.hasLayer(group)) cluster.addLayers(markers); }
-      else markers.forEach(function (m) { points.addLayer(m); });
-      state.count = list.length;
-      container.setAttribute("data-loaded-" + spec.layer, String(list.length));
-      updateStatus();
-    }
-
-    function load() {
-      if (!map.hasLayer(group)) return;
-      if (state.controller) state.controller.abort();
-      var ctrl = state.controller = new AbortController();
-      var url;
-      if (single) {
-        url = spec.featureUrl;
-      } else {
-        var params = new URLSearchParams(spec.params || {});
-        state.bbox = bboxParam(map);
-        params.set("bbox", state.bbox);
-        params.set("limit", String(spec.limit || 1000));
-        url = spec.url + "?" + params.toString();
-      }
-      state.requests += 1;
-      container.setAttribute("data-requests-" + spec.layer, String(state.requests));
-      getJSON(url, ctrl.signal).then(function (data) {
-        if (ctrl !== state.controller) return;  // a newer request is on its way
-        state.controller = null;
-        state.error = null;
-        if (single) {
-          draw([data]);
-          var b = L.featureGroup([shapes, points].concat(cluster ? markers : [])).getBounds();
-          if (!map._civicFromHash) whenIdle(map, function () {
-            // A point has zero extent, where fitBounds' padding makes the zoom arbitrary.
-            if (b.isValid() && b.getSouthWest().equals(b.getNorthEast())) map.setView(b.getCenter(), 17);
-            else if (b.isValid()) map.fitBounds(b, { maxZoom: 17, padding: [30, 30] });
-          });
-        } else {
-          state.hasMore = !!data.next;
-          draw(data.features || []);
-        }
-        document.dispatchEvent(new CustomEvent("civicmap:loaded", { detail: { layer: spec.layer } }));
-      }).catch(function (e) {
-        if (e && e.name === "AbortError") return;
-        state.error = e;
-        updateStatus();
-        console.error(e);
-      });
-    }
-
-    function schedule() {
-      if (single) return;
-      clearTimeout(state.timer);
-      state.timer = setTimeout(load, DEBOUNCE_MS);
-    }
-    state.load = load;
-
-    map.on("moveend", schedule);
+      pointToLayer: function (f, latlng) {
+        var st = pathStyle(spec, f.properties);
+        return L.circleMarker(latlng, { pane: "civicPoints", radius: spec.style.radius, color: st.color,
+                                        weight: 1.5, fillColor: st.fillColor, fillOpacity: 0.85 });
+      },
+      onEachFeature: function (f, lyr) { lyr.bindPopup(function () { return popupContent(spec, f); }); }
+    });
     group.on("add", function () {
-      if (cluster && markers.length) cluster.addLayers(markers);
-      // Debounced: the page's own fitBounds right after start-up would abort a first load.
-      if (!single) schedule(); else if (!state.count) load();
-      updateStatus();
+      if (state.count || state.requests) return;
+      state.requests += 1;
+      getJSON(spec.featureUrl).then(function (f) {
+        group.addData(f);
+        loaded(map, spec, state, 1);
+        var b = group.getBounds();
+        if (!map._civicFromHash) whenIdle(map, function () {
+          // A point has zero extent, where fitBounds' padding makes the zoom arbitrary.
+          if (b.isValid() && b.getSouthWest().equals(b.getNorthEast())) map.setView(b.getCenter(), 17);
+          else if (b.isValid()) map.fitBounds(b, { maxZoom: 17, padding: [30, 30] });
+        });
+      }).catch(function (e) { state.requests = 0; failed(state, e); });
     });
-    group.on("remove", function () {
-      if (cluster && markers.length) cluster.removeLayers(markers);
-      if (state.controller) { state.controller.abort(); state.controller = null; }
-      updateStatus();
-    });
-    panel(map, spec).add(spec, group, state);
-    if (spec.visible !== false) group.addTo(map);
+    group.on("add remove", function () { updateStatus(); });
     return group;
   }
 
@@ -418,7 +233,7 @@
       var st = registry.layers[name], sp = st.spec;
       var shown = registry.maps.some(function (m) { return m.hasLayer(st.group); });
       var row = document.querySelector('[data-panel-count="' + name + '"]');
-      if (row) row.textContent = shown ? "(" + st.count + (st.hasMore ? "+" : "") + ")" : "";
+      if (row) row.textContent = shown ? "(" + st.count + ")" : "";
       // A legend only for what is on the map: eight statuses of an empty layer are noise.
       var leg = document.querySelector('[data-panel-legend="' + name + '"]');
       if (leg) leg.hidden = !shown || !st.count;
@@ -426,9 +241,7 @@
       any = sp;
       if (st.error) { parts.push(sp.title + ": " + sp.i18n.error); return; }
       if (!st.count) return;
-      var text = sp.title + ": " + st.count;
-      if (st.hasMore) text += " (" + fill(sp.i18n.more, st.count) + ")";
-      parts.push(text);
+      parts.push(sp.title + ": " + st.count);
     });
     panels.forEach(function (p) { if (p.refreshCluster) p.refreshCluster(); });
     var live = document.getElementById("map-status");
@@ -447,18 +260,30 @@
     var fieldset = el("fieldset");
     fieldset.appendChild(el("legend", spec.i18n.layers, "visually-hidden"));
     details.appendChild(fieldset);
-    if (map.getSize().x >= 640) details.open = true;
-    var Control = L.Control.extend({
-      options: { position: "topright" },
-      onAdd: function () {
-        var box = L.DomUtil.create("div", "leaflet-control civic-panel-box");
-        box.appendChild(details);
-        L.DomEvent.disableClickPropagation(box);
-        L.DomEvent.disableScrollPropagation(box);
-        return box;
-      }
-    });
-    new Control().addTo(map);
+    // A wide map keeps its legend open BESIDE it (never over the data); a phone's map has it
+    // folded in a control at its corner.
+    var wrap = map.getContainer().parentNode;
+    if (map.getSize().x >= 640 && wrap && wrap.classList.contains("map-wrap")) {
+      var side = el("aside", null, "civic-panel-box civic-panel-side");
+      side.setAttribute("aria-label", spec.i18n.panel);
+      side.appendChild(details);
+      wrap.classList.add("has-side");
+      wrap.appendChild(side);
+      details.open = true;
+      map.invalidateSize();
+    } else {
+      var Control = L.Control.extend({
+        options: { position: "topright" },
+        onAdd: function () {
+          var box = L.DomUtil.create("div", "leaflet-control civic-panel-box");
+          box.appendChild(details);
+          L.DomEvent.disableClickPropagation(box);
+          L.DomEvent.disableScrollPropagation(box);
+          return box;
+        }
+      });
+      new Control().addTo(map);
+    }
     var p = {
       map: map,
       add: function (sp, group, state) {
@@ -531,7 +356,7 @@
       if (!parts.length) return;
       var box = el("span", null, "civic-cluster civic-cluster-sample");
       box.setAttribute("aria-hidden", "true");
-      box.appendChild(clusterBadge(parts, "n"));
+      box.appendChild(window.civicmap.clusterBadge(parts, "n"));
       sample.appendChild(box);
       sample.appendChild(el("span", clustered[0].i18n.cluster || ""));
     };
@@ -657,6 +482,7 @@
 
   function basemap(map, spec) {
     var container = map.getContainer(), i18n = spec.i18n || {};
+    if (spec.fit) map.fitBounds(spec.fit, { animate: false });  // the page's view (app/maps.py)
     if (!spec.url) {
       container.setAttribute("data-basemap", "none");
       note(map, i18n.none);
@@ -723,7 +549,7 @@
     if (st.layers) {
       Object.keys(registry.layers).forEach(function (name) {
         var on = st.layers.indexOf(name) >= 0, g = registry.layers[name].group;
-        var box = map.getContainer().querySelector('input[data-layer="' + name + '"]');
+        var box = document.getElementById(map.getContainer().id + "-layer-" + name);  // the panel may be beside the map
         if (box) box.checked = on;
         if (on && !map.hasLayer(g)) map.addLayer(g);
         if (!on && map.hasLayer(g)) map.removeLayer(g);
@@ -760,9 +586,10 @@
     layers: registry.layers,
     maps: registry.maps,
     initLists: initLists,
-    clusterBadge: clusterBadge,
-    clusterGroup: clusterGroup,
-    clusterMark: clusterMark,
+    panes: panes,
+    pathStyle: pathStyle,
+    loaded: loaded,
+    failed: failed,
     popupContent: popupContent,
     note: note,
     whenIdle: whenIdle,

@@ -18,6 +18,7 @@ PACKAGES=(
   "leaflet-realtime@2.2.0|leaflet-realtime-2.2.0|sha512-Z7xbUNdhvwngJUf3plG9Zw3SaGHzcOzi59tVS3jD0GcS6cOWbRNNfP2biwmtHbufM5VYTIWLATrQ4vrlGI23WA==|dist/leaflet-realtime.min.js LICENSE.md"
   "jquery@3.7.1|jquery-3.7.1|sha512-m4avr8yL8kmFN8psrbFFFmB/If14iN5o9nw/NgnnM+kybDJpRsAynV2BsfpTYrTRysYUdADVD7CkUUizgkpLfg==|dist/jquery.min.js LICENSE.txt"
   "d3@3.5.17|d3-3.5.17|sha512-yFk/2idb8OHPKkbAL8QaOaqENNoMhIaSHZerk3oQsECwkObkCpJyjYwCe+OHiq6UEdhe1m8ZGARRRO3ljFjlKg==|d3.min.js LICENSE"
+  "pbf@3.3.0|pbf-3.3.0|sha512-XDF38WCH3z5OV/OVa8GKUNtLAyneuzbCisx7QUCF8Q6Nutx0WnJrQe5O+kOtBlLfRNUws98Y58Lblp+NJG5T4Q==|dist/pbf.js LICENSE"
   "axe-core@4.14.1|axe-core-4.14.1|sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==|axe.min.js LICENSE LICENSE-3RD-PARTY.txt"
 )
 
