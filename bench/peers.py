@@ -51,9 +51,7 @@ import requests  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from geo import db  # noqa: E402
-from geo.cities import KRAKOW  # noqa: E402
 from geo.cluster import Cluster, free_port  # noqa: E402
-from importers.districts import load_districts  # noqa: E402
 from layers import query as lq  # noqa: E402
 from layers.budget_proposals import LAYER  # noqa: E402
 
@@ -133,6 +131,19 @@ class Server:
                 os.killpg(self.proc.pid, 9)
 
 
+def app_server(url: str, probe: str = "/api/layers") -> Server:
+    """The app on gunicorn (WORKERS x 4 threads) over ``url``; not yet waited for."""
+    p = free_port()
+    return Server(
+        "app",
+        [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--threads", "4"]
+        + ["--bind", f"127.0.0.1:{p}", "--no-control-socket", "app:create_app()"],
+        {"DATABASE_URL": url, "BASEMAP": "none"},
+        p,
+        probe,
+    )
+
+
 def start_servers(url: str, workdir: Path, servers: dict[str, Server]) -> None:
     """Start the three servers into ``servers`` (the caller stops whatever started)."""
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
@@ -140,15 +151,7 @@ def start_servers(url: str, workdir: Path, servers: dict[str, Server]) -> None:
     if not m:
         raise SystemExit(f"cannot read user/host/port/db from {libpq}")
     user, host, port, dbname = m.groups()
-    p = free_port()
-    servers["app"] = Server(
-        "app",
-        [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--threads", "4"]
-        + ["--bind", f"127.0.0.1:{p}", "--no-control-socket", "app:create_app()"],
-        {"DATABASE_URL": url, "BASEMAP": "none"},
-        p,
-        "/api/layers",
-    )
+    servers["app"] = app_server(url)
     p = free_port()
     servers["tipg"] = Server(
         "tipg",
@@ -343,15 +346,7 @@ def run(args) -> str:
         os.environ.setdefault("CIVICMAP_FAST_UNSAFE", "1")  # a throwaway cluster: fsync off
         cluster = Cluster(workdir / "pg")
         cluster.start()
-        url = cluster.create_database("bench")
-        db.migrate(url)
-        with db.engine(url).begin() as conn:
-            load_districts(conn, KRAKOW)
-        with db.engine(url).begin() as conn:
-            fill_s = bbox.fill(conn, args.points, args.seed)
-        with db.engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE budget_proposals"))
-        db.engine(url).dispose()
+        url, fill_s = bbox.seeded(cluster, args.points, args.seed)
     servers: dict[str, Server] = {}
     try:
         start_servers(url, workdir, servers)

@@ -38,9 +38,7 @@ import requests  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from geo import db  # noqa: E402
-from geo.cities import KRAKOW  # noqa: E402
-from geo.cluster import Cluster, free_port  # noqa: E402
-from importers.districts import load_districts  # noqa: E402
+from geo.cluster import Cluster  # noqa: E402
 from layers import query as lq  # noqa: E402
 from layers import tiles as lt  # noqa: E402
 from layers.budget_proposals import LAYER  # noqa: E402
@@ -75,29 +73,14 @@ def main() -> int:
     cluster.start()
     server = None
     try:
-        url = cluster.create_database("bench")
-        db.migrate(url)
-        with db.engine(url).begin() as conn:
-            load_districts(conn, KRAKOW)
-        with db.engine(url).begin() as conn:
-            fill_s = bbox.fill(conn, args.points, args.seed)
-        with db.engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE budget_proposals"))
+        url, fill_s = bbox.seeded(cluster, args.points, args.seed)
         with db.engine(url).connect() as conn:
             centres = peers.viewports(conn, args.tiles, args.seed)
             ver = conn.execute(
                 text("SELECT current_setting('server_version'), postgis_lib_version()")
             ).one()
         tiles = sorted({peers.tile_of((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, Z) for b in centres})
-        p = free_port()
-        server = peers.Server(
-            "app",
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4"]
-            + ["--bind", f"127.0.0.1:{p}", "--no-control-socket", "app:create_app()"],
-            {"DATABASE_URL": url, "BASEMAP": "none"},
-            p,
-            "/tiles",
-        )
+        server = peers.app_server(url, "/tiles")
         server.wait()
         import psycopg
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import tilemap
 from conftest import login_page, run_axe
 from propose_support import DECLARED, open_edition
 from sqlalchemy import text
@@ -94,9 +95,10 @@ def test_draw_polygon_in_nowa_huta_and_submit(page, live_server, make_user, engi
     assert tuple(row) == ("submitted", [18], "ST_Polygon")
     # on the map and in the list
     open_map_page(page, f"{live_server}/proposals?district=18&q=cien+na+placu")
-    page.wait_for_selector("#map_main[data-loaded-proposals='1']")
+    page.wait_for_selector("#map_main[data-loaded-budget-proposals='1']")  # from the tiles
     assert page.locator("ol.items a.title").all_text_contents() == ["Cień na Placu Centralnym"]
-    assert page.locator("#map_main path.leaflet-interactive").count() >= 1
+    tiles = tilemap.tile_requests(page, "budget-proposals")
+    assert tiles and all("district=18" in u and "q=cien" in u for u in tiles)
     assert page.watch.errors == [] and page.watch.foreign() == []
 
 
@@ -205,9 +207,13 @@ def test_script_title_never_runs(page, live_server, make_user):
     assert evil in page.text_content(".leaflet-popup-content")
     # the list, and the popup opened by a click on the feature
     open_map_page(page, f"{live_server}/proposals?q=script")
-    page.wait_for_selector("#map_main[data-loaded-proposals]")
+    page.wait_for_selector("#map_main[data-loaded-budget-proposals]")
     assert evil in page.locator("ol.items").text_content()
     show(page, 50.0717, 20.0375, 17)
+    page.wait_for_function(  # the tiles of that view are drawn
+        "() => (document.querySelector('#map_main').dataset.tilesBudgetProposals || '')"
+        ".startsWith('17/')"
+    )
     click_latlng(page, 50.0717, 20.0375)
     page.wait_for_selector(".leaflet-popup-content")
     assert evil in page.text_content(".leaflet-popup-content")

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import pytest
+import tilemap
 from conftest import login_page, run_axe
 from playwright.sync_api import Error as PlaywrightError
 from propose_support import DECLARED, open_edition
@@ -238,17 +239,16 @@ def test_proposals_by_district_are_shapes_not_a_pile(
     page.set_viewport_size({"width": width, "height": height})
     page.goto(live_server + "/proposals")
     page.wait_for_selector("#map_main[data-loaded-district-groups]", state="attached")
-    page.wait_for_selector("#map_main[data-loaded-proposals]", state="attached")
+    page.wait_for_selector("#map_main[data-loaded-budget-proposals]", state="attached")
     page.wait_for_load_state("networkidle")
     fc = whole_district_api(client)
     container = page.locator("#map_main")
     assert container.get_attribute("data-loaded-district-groups") == str(len(fc["features"]))
     assert container.get_attribute("data-whole-district") == str(fc["total"])
-    # Only the proposals with a place of their own are markers (the 12 near the Rynek, here
-    # clustered); the thousands located by district are not.
-    assert container.get_attribute("data-loaded-proposals") == "12"
-    markers = page.evaluate("() => civicmap.map._civicCluster.getLayers().length")
-    assert markers == 12
+    # Only the proposals with a place of their own are on the tiles (the 12 near the Rynek,
+    # here clustered); the thousands located by district are not.
+    assert container.get_attribute("data-loaded-budget-proposals") == "12"
+    assert tilemap.cluster_total(page) == 12
     badges = page.locator(".district-group-badge")
     assert badges.count() == len(fc["features"])
     shown = sum(int(t) for t in page.locator(".district-group-count").all_inner_texts())

@@ -164,6 +164,19 @@ def list_map(
     return participation_map([features, *(extra or [])], bounds)
 
 
+def proposals_map(params: dict[str, Any], extra: list | None = None):
+    """The /proposals map: the budget layer's vector tiles with the list's filters (every
+    proposal with a place, exact clusters; app/views.py map_spec), ``extra`` specs on top."""
+    from app import engine
+    from app.views import map_spec
+    from civic.participation import proposals as pp
+    from geo import districts as gd
+
+    with engine().connect() as conn:
+        bounds = gd.city_bounds(conn)
+    return participation_map([map_spec(pp.layer(), params=params), *(extra or [])], bounds)
+
+
 def labels() -> dict[str, Any]:
     """The title helpers the proposals' templates use."""
     return {

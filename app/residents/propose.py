@@ -352,9 +352,6 @@ def _district_groups_spec(args: dict[str, str]) -> dict[str, Any]:
     }
 
 
-_list_map = pw.list_map
-
-
 def _sort_labels() -> list[tuple[str, str]]:
     return [
         ("newest", _("najnowsze")),
@@ -385,8 +382,14 @@ def browse():
         states=[(s, status_title(s)) for s in (wf.public_states if wf else ())],
         categories=_categories(),
         sorts=_sort_labels(),
-        fmap=_list_map(
-            url_for(".api_proposals", located=1, **{k: v for k, v in args.items() if k != "sort"}),
+        fmap=pw.proposals_map(
+            {
+                "district": b.district,
+                "category": b.category,
+                "status": b.status,
+                "edition": b.edition,
+                "q": b.q,
+            },
             extra=[_district_groups_spec(args)],
         ),
         prev_url=url_for(".browse", **args, page=b.page - 1) if b.page > 1 else None,
