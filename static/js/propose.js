@@ -65,10 +65,6 @@
     var labels = spec.labels || {};
     var color = COLORS[spec.what] || "#b35900";
     var byFeature = {};
-    // The list's map (no focus): points go into the map's one cluster group (civicmap.js),
-    // drawn like every other clustered layer; one proposal's map shows it alone.
-    var cluster = !spec.focus && spec.what === "proposals" && window.civicmap.clusterGroup
-      ? window.civicmap.clusterGroup(map, { layer: spec.what, items: labels.items || pageLabel("items") }) : null;
     function marker(f, latlng) {
       return L.circleMarker(latlng, { radius: 8, color: color, weight: 2, fillColor: color, fillOpacity: 0.6, pmIgnore: true });
     }
@@ -88,20 +84,7 @@
       onEachFeature: bind
     }).addTo(map);
     window.civicmap.getJSON(spec.url).then(function (fc) {
-      var points = [];
-      fc.features.forEach(function (f) {
-        var g = f.geometry;
-        if (cluster && g && g.type === "Point") {
-          var m = marker(f, L.latLng(g.coordinates[1], g.coordinates[0]));
-          m.feature = f;
-          window.civicmap.clusterMark(m, { layer: spec.what, title: labels.layerTitle || pageLabel("layer-title"), color: color, border: color });
-          bind(f, m);
-          points.push(m);
-        } else {
-          layer.addData(f);
-        }
-      });
-      if (cluster) cluster.addLayers(points);
+      layer.addData(fc);
       var n = fc.features.length;
       map.getContainer().setAttribute("data-loaded-" + spec.what, String(n));
       announce((labels.loaded || "%(n)s").replace("%(n)s", String(n)));
@@ -212,22 +195,10 @@
     });
   }
 
-  /* The /proposals legend under the map draws its symbols with the map's own functions. */
+  /* The /proposals legend under the map: the district groups' symbol in the map's colour. */
   function legendSymbols() {
-    var sample = byId("proposals-legend-cluster");
-    if (sample && !sample.firstChild) {
-      sample.appendChild(window.civicmap.clusterBadge([{ layer: "proposals", title: "", color: COLORS.proposals,
-                                                          border: COLORS.proposals, n: 1 }], "n"));
-    }
-    var dot = byId("proposals-legend-point");
-    if (dot) { dot.style.background = COLORS.proposals; dot.style.borderColor = COLORS.proposals; }
     var area = byId("proposals-legend-area");
     if (area) area.style.borderColor = COLORS.proposals;
-  }
-
-  function pageLabel(key) {
-    var box = byId("proposals-map-i18n");
-    return box ? box.getAttribute("data-" + key) || "" : "";
   }
 
   function areas(map, spec) {
