@@ -627,14 +627,15 @@ def test_overview_list_on_the_home_page(client, ids):
     assert "Łąka kwietna" in st
     spec = json.loads(
         re.search(
-            r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "civic-venues".*?)\);\n',
+            r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "civic-venues".*?)\);(?:\n|</script>)',
             st,
         ).group(1)
     )
     assert spec["visible"] is False
     mine = json.loads(
         re.search(
-            r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "web-test".*?)\);\n', st
+            r'civicmap.addLayer\(map_main, (\{"kind": "features", "layer": "web-test".*?)\);(?:\n|</script>)',
+            st,
         ).group(1)
     )
     assert mine["visible"] is True and mine["params"] == {"status": "archived"}
@@ -642,9 +643,7 @@ def test_overview_list_on_the_home_page(client, ids):
     # layers derived from another (the budget's results) start switched off on the overview,
     # one click away in the legend; asked for by name they are drawn
     def spec_of(page: str, layer: str) -> dict:
-        pattern = (
-            rf'civicmap.addLayer\(map_main, (\{{"kind": "features", "layer": "{layer}".*?)\);\n'
-        )
+        pattern = rf'civicmap.addLayer\(map_main, (\{{"kind": "features", "layer": "{layer}".*?)\);(?:\n|</script>)'
         return json.loads(re.search(pattern, page).group(1))
 
     assert spec_of(html, "pb-results")["visible"] is False
