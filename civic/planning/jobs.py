@@ -260,12 +260,13 @@ class JobStore:
         self._write(self._path(key, ".status"), json.dumps(status))
         try:
             payload = fn()
-            self._write(self._path(key, ".json"), json.dumps(payload, ensure_ascii=False))
             finished = time.time()
-            status.update(state="done", finished=finished)
+            # the duration before the result: whoever sees the result sees the duration too
             durations = self._durations()
             durations[analysis] = finished - status["started"]
             self._write(self.dir / "durations.json", json.dumps(durations))
+            self._write(self._path(key, ".json"), json.dumps(payload, ensure_ascii=False))
+            status.update(state="done", finished=finished)
         except Exception as exc:  # the page shows it; the log keeps the traceback
             log.exception("planner job %s (%s) failed", key, analysis)
             status.update(state="failed", finished=time.time(), error=type(exc).__name__)
