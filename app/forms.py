@@ -14,13 +14,15 @@ parameters); :func:`translated` turns it (or anything of that shape, e.g.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flask import jsonify, render_template, url_for
+from flask import current_app, jsonify, render_template, url_for
 from flask_babel import gettext
 
 from app.errors import wants_api
 from app.security import FORM_TYPES, form_or_json, json_body  # noqa: F401  (re-exported)
+from geo.config import VAR_DIR
 
 
 class FormError(Exception):
@@ -102,3 +104,8 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     if "\\" in target or any(ord(c) < 32 for c in target):
         return default
     return target
+
+
+def upload_dir() -> Path:
+    """Where uploaded photos (proposals', milestones') are kept: UPLOAD_DIR or var/uploads."""
+    return Path(current_app.config.get("UPLOAD_DIR") or VAR_DIR / "uploads")

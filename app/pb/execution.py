@@ -12,12 +12,10 @@ visible project shows them."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -31,6 +29,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.auth import current_user, external_url, login_required, role_required
 from app.db import engine
 from app.errors import wants_api
+from app.forms import upload_dir
 from app.pb.common import message, refused
 from app.views import district_spec, map_spec, page_map
 from civic import N_
@@ -38,19 +37,12 @@ from civic.accounts import Invalid
 from civic.participation import photos as P
 from civic.pb import execution as X
 from civic.pb.errors import PbError
-from geo.config import VAR_DIR
 from layers.pb_execution import LAYER as EXECUTION_LAYER
 
 bp = Blueprint("pb_execution", __name__, url_prefix="/budget/execution")
 log = logging.getLogger(__name__)
 STAFF = ("official", "admin")
 BODY_MAX = P.PHOTO_MAX + 1024 * 1024  # the photo plus the form's text fields
-
-
-def upload_dir() -> Path:
-    """The proposal photos' folder (app/residents/propose.py's upload_dir: the same setting;
-    not imported from there, since app.residents imports app.pb)."""
-    return Path(current_app.config.get("UPLOAD_DIR") or VAR_DIR / "uploads")
 
 
 def _allow_large_body(view):

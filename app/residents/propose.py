@@ -17,14 +17,12 @@ is refused (409, ``phase_closed``).
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -39,7 +37,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app import engine
 from app.auth import current_user, login_required
 from app.errors import ApiError
-from app.forms import form_error_json
+from app.forms import form_error_json, upload_dir
 from app.pb.common import send_mails
 from app.residents import participation_web as pw
 from app.residents import proposal_page
@@ -54,7 +52,6 @@ from civic.participation import proposal_page as pp_page
 from civic.participation import proposals as pp
 from civic.participation.form import geometry_reason
 from geo import districts as gd
-from geo.config import VAR_DIR
 from geo.validate import GeometryError, check_size, districts_for, parse_geometry
 
 bp = Blueprint("proposals", __name__)
@@ -79,10 +76,6 @@ def submission_edition(conn) -> tuple[Any, str | None]:
         return limits.open_submission(conn), None
     except Invalid as exc:
         return None, pw.form_error(exc).messages()["phase"]
-
-
-def upload_dir() -> Path:
-    return Path(current_app.config.get("UPLOAD_DIR") or VAR_DIR / "uploads")
 
 
 def _may_see(author_id: int | None, status: str, hidden_at: Any) -> bool:
