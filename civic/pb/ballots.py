@@ -41,10 +41,8 @@ def _refs(values) -> list[str]:
     return [str(v).strip() for v in values if str(v).strip()]
 
 
-def _resolve(
-    conn: Connection, edition: int, scope: str, district: int, refs: list[str], field: str
-):
-    """Project references (external ids, or ballot-list numbers for paper) -> external ids."""
+def _shape(scope: str, refs: list[str], field: str) -> None:
+    """Exactly 3 references, none repeated (before any lookup)."""
     if len(refs) != CHOICES:
         msg = (
             N_("Wybierz dokładnie 3 projekty ogólnomiejskie (wybrano: %(n)s).")
@@ -54,61 +52,79 @@ def _resolve(
         raise PbError("too_few" if len(refs) < CHOICES else "too_many", field, msg, n=len(refs))
     if len(set(refs)) != len(refs):
         raise PbError("repeated", field, N_("Każdy projekt można wybrać tylko raz."))
+
+
+def check_ballot(conn: Connection, edition: int, district: int, citywide, local) -> Ballot:
+    """A valid ballot, or PbError naming the part ("citywide" / "district") and what is wrong.
+    References are external ids, or ballot-list numbers (paper); both parts are looked up in
+    one statement."""
+    parts = (("citywide", _refs(citywide)), ("district", _refs(local)))
+    for scope, refs in parts:
+        _shape(scope, refs, scope)
     rows = conn.execute(
         text(
-            """SELECT r.ref, p.external_id
-               FROM unnest(CAST(:refs AS text[])) AS r(ref)
-               LEFT JOIN budget_proposals p ON p.edition = :e AND p.scope = :s
+            """SELECT r.part, r.ref, p.external_id
+               FROM unnest(CAST(:parts AS text[]), CAST(:refs AS text[])) AS r(part, ref)
+               LEFT JOIN budget_proposals p ON p.edition = :e AND p.scope = r.part
                     AND p.status = 'accepted_for_vote' AND p.external_id IS NOT NULL
                     AND (p.scope = 'citywide' OR p.pool_district = :d)
                     AND (p.external_id = r.ref OR (r.ref ~ '^[0-9]{1,6}$'
                          AND p.ballot_number = CAST(r.ref AS integer)))"""
         ),
-        {"refs": refs, "e": edition, "s": scope, "d": district},
+        {
+            "parts": [scope for scope, refs in parts for _ in refs],
+            "refs": [r for _, refs in parts for r in refs],
+            "e": edition,
+            "d": district,
+        },
     ).all()
-    found = {r.ref: r.external_id for r in rows if r.external_id}
-    missing = [r for r in refs if r not in found]
-    if missing:
-        raise PbError(
-            "unknown_project",
-            field,
-            N_("Nie ma projektu %(ref)s na liście do głosowania tej puli."),
-            ref=missing[0],
-        )
-    ids = [found[r] for r in refs]
-    if len(set(ids)) != len(ids):
-        raise PbError("repeated", field, N_("Każdy projekt można wybrać tylko raz."))
-    return tuple(ids)
+    found = {(r.part, r.ref): r.external_id for r in rows if r.external_id}
+    chosen = []
+    for scope, refs in parts:
+        missing = [r for r in refs if (scope, r) not in found]
+        if missing:
+            raise PbError(
+                "unknown_project",
+                scope,
+                N_("Nie ma projektu %(ref)s na liście do głosowania tej puli."),
+                ref=missing[0],
+            )
+        ids = tuple(found[(scope, r)] for r in refs)
+        if len(set(ids)) != len(ids):
+            raise PbError("repeated", scope, N_("Każdy projekt można wybrać tylko raz."))
+        chosen.append(ids)
+    return Ballot(edition, district, chosen[0], chosen[1])
 
 
-def check_ballot(conn: Connection, edition: int, district: int, citywide, local) -> Ballot:
-    """A valid ballot, or PbError naming the part ("citywide" / "district") and what is wrong."""
-    return Ballot(
-        edition,
-        district,
-        _resolve(conn, edition, "citywide", 0, _refs(citywide), "citywide"),
-        _resolve(conn, edition, "district", district, _refs(local), "district"),
-    )
+URN_ROWS = """INSERT INTO pb_urn (edition, scope, district, voter_district, voting_method,
+                  voting_point, choices, source)
+              SELECT :e, v.scope, v.district, :d, :m, :vp, v.choices, :src
+              FROM (VALUES ('citywide', 0, CAST(:c AS text[])),
+                           ('district', :d, CAST(:l AS text[]))) AS v(scope, district, choices)"""
+
+
+def urn_params(ballot: Ballot, method: str, voting_point: int | None) -> dict:
+    return {
+        "e": ballot.edition,
+        "d": ballot.district,
+        "m": method,
+        "vp": voting_point,
+        "c": list(ballot.citywide),
+        "l": list(ballot.local),
+        "src": f"civicmap:{method}",
+    }
 
 
 def put_in_urn(conn: Connection, ballot: Ballot, method: str, voting_point: int | None) -> None:
-    conn.execute(
-        text(
-            """INSERT INTO pb_urn (edition, scope, district, voter_district, voting_method,
-                   voting_point, choices, source)
-               VALUES (:e, 'citywide', 0, :d, :m, :vp, :c, :src),
-                      (:e, 'district', :d, :d, :m, :vp, :l, :src)"""
-        ),
-        {
-            "e": ballot.edition,
-            "d": ballot.district,
-            "m": method,
-            "vp": voting_point,
-            "c": list(ballot.citywide),
-            "l": list(ballot.local),
-            "src": f"civicmap:{method}",
-        },
-    )
+    conn.execute(text(URN_ROWS), urn_params(ballot, method, voting_point))
+
+
+def in_urn(conn: Connection, edition: int) -> int:
+    """Ballots of the edition waiting in the urn (not yet shuffled into ``ballots``)."""
+    return conn.execute(
+        text("SELECT count(*) FROM pb_urn WHERE edition = :e AND scope = 'citywide'"),
+        {"e": edition},
+    ).scalar_one()
 
 
 def flush(conn: Connection, edition: int, minimum: int = URN_BATCH) -> int:
@@ -120,10 +136,7 @@ def flush(conn: Connection, edition: int, minimum: int = URN_BATCH) -> int:
     ).scalar_one()
     if not got:
         return 0
-    n = conn.execute(
-        text("SELECT count(*) FROM pb_urn WHERE edition = :e AND scope = 'citywide'"),
-        {"e": edition},
-    ).scalar_one()
+    n = in_urn(conn, edition)
     if n == 0 or n < minimum:
         return 0
     moved = conn.execute(

@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from civic import N_
 from civic.audit import record_audit
 from civic.pb import ballots as B
+from civic.pb.clock import today
 from civic.pb.errors import PbError
 from civic.pb.phases import require_phase
 from civic.pb.register import Identity, identity_key, parse_identity
@@ -48,6 +49,7 @@ class Cast:
     edition: int
     channel: str
     valid: bool
+    waiting: int | None = None  # ballots in the urn before this one (None: not looked at)
 
 
 def extra_check(conn: Connection, user_id: int, answer: str | None) -> None:
@@ -113,38 +115,63 @@ def _register(conn: Connection, edition: int, identity: Identity, channel: str) 
         raise PbError("already_voted", "identity", N_("Ta osoba już głosowała w tej edycji."), 409)
 
 
+# Everything an online cast checks before writing, in one statement: the edition, its voting
+# window today, whether the window's opening is logged yet, the account, the declaration.
+_ONLINE_STATE = """
+    SELECT e.closed,
+           EXISTS (SELECT 1 FROM pb_edition_phases p WHERE p.edition = e.year
+                   AND p.phase = 'voting' AND :day BETWEEN p.starts_on AND p.ends_on) AS open,
+           EXISTS (SELECT 1 FROM pb_phase_log l
+                   WHERE l.edition = e.year AND l.phase = 'voting') AS logged,
+           (SELECT u.confirmed_at IS NOT NULL FROM users u
+            WHERE u.id = :u AND u.deleted_at IS NULL) AS confirmed,
+           d.district, d.voted
+    FROM pb_editions e
+    LEFT JOIN pb_declarations d ON d.edition = e.year AND d.user_id = :u
+    WHERE e.year = :e"""
+
+# The account's mark, the register row and the urn's two rows in one statement: the mark and
+# the register row are each written at most once (the conditional UPDATE, the primary key);
+# the urn gets the ballot only when both were; the caller rolls back unless both were.
+_ONLINE_WRITE = f"""
+    WITH marked AS (
+        UPDATE pb_declarations SET voted = true
+        WHERE edition = :e AND user_id = :u AND NOT voted RETURNING edition),
+    registered AS (
+        INSERT INTO pb_voter_register (edition, identity_key, channel)
+        SELECT :e, :k, 'internet' FROM marked
+        ON CONFLICT DO NOTHING RETURNING edition),
+    urn AS ({B.URN_ROWS} WHERE EXISTS (SELECT 1 FROM registered) RETURNING 1)
+    SELECT (SELECT count(*) FROM marked) AS marked,
+           (SELECT count(*) FROM registered) AS registered,
+           (SELECT count(*) FROM pb_urn WHERE edition = :e AND scope = 'citywide') AS waiting"""
+
+
 def _online(conn, edition, user_id, form, now) -> Cast:
-    require_phase(conn, edition, "voting", now, field="edition")
-    confirmed = conn.execute(
-        text("SELECT confirmed_at IS NOT NULL FROM users WHERE id = :u AND deleted_at IS NULL"),
-        {"u": user_id},
-    ).scalar()
-    if not confirmed:
+    st = conn.execute(text(_ONLINE_STATE), {"e": edition, "u": user_id, "day": today(now)}).first()
+    if st is None or st.closed or not st.open or not st.logged:
+        # the exact refusal (no edition, closed, not open), or the opening's first log entry
+        require_phase(conn, edition, "voting", now, field="edition")
+    if not st.confirmed:
         raise PbError(
             "unconfirmed", "account", N_("Głosowanie online wymaga potwierdzonego konta."), 403
         )
-    decl = declaration(conn, edition, user_id)
-    if decl is None:
+    if st.district is None:
         raise PbError("no_district", "district", N_("Najpierw wskaż dzielnicę zamieszkania."), 409)
-    if decl["voted"]:  # a fast answer only: the conditional UPDATE below is the guarantee
+    if st.voted:  # a fast answer only: the conditional UPDATE below is the guarantee
         raise PbError("already_voted", "account", N_("Już oddano głos w tej edycji."), 409)
     identity = parse_identity(form.get("full_name"), form.get("birth_date"), form.get("address"))
     extra_check(conn, user_id, form.get("extra_code"))
-    ballot = B.check_ballot(
-        conn, edition, decl["district"], form.get("citywide"), form.get("local")
-    )
-    marked = conn.execute(
-        text(
-            "UPDATE pb_declarations SET voted = true "
-            "WHERE edition = :e AND user_id = :u AND NOT voted RETURNING edition"
-        ),
-        {"e": edition, "u": user_id},
-    ).first()
-    if marked is None:
+    ballot = B.check_ballot(conn, edition, st.district, form.get("citywide"), form.get("local"))
+    done = conn.execute(
+        text(_ONLINE_WRITE),
+        {"u": user_id, "k": identity_key(identity), **B.urn_params(ballot, "internet", None)},
+    ).one()
+    if not done.marked:
         raise PbError("already_voted", "account", N_("Już oddano głos w tej edycji."), 409)
-    _register(conn, edition, identity, "internet")
-    B.put_in_urn(conn, ballot, "internet", None)
-    return Cast(edition, "internet", True)
+    if not done.registered:
+        raise PbError("already_voted", "identity", N_("Ta osoba już głosowała w tej edycji."), 409)
+    return Cast(edition, "internet", True, done.waiting)
 
 
 def voting_point(conn: Connection, value: Any) -> dict:
@@ -258,6 +285,8 @@ def _run(engine: Engine, fn, edition: int, actor: int | None, channel: str, *arg
         except OperationalError:
             log.warning("could not log a refused vote (database unavailable)")
         raise
+    if cast.waiting is not None and cast.waiting + 1 < B.URN_BATCH:
+        return cast  # the urn is not full yet: nothing to shuffle
     try:
         with engine.begin() as conn:
             B.flush(conn, edition)
