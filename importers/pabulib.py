@@ -372,6 +372,24 @@ def replace_ballots(
     return count
 
 
+def store_results(conn: Connection, editions: Iterable[int]) -> dict[int, int]:
+    """Keep the results of the imported editions that are closed (every pabulib edition is:
+    migration 0007 creates it closed) for the ``pb-results`` layer — its OGC API collection
+    for MSIP, exports and map — with civic.pb.results.store, in the import's transaction.
+    An edition being voted here is left alone (its results wait for the urn to close).
+    Returns {edition: rows written} (0: the kept rows were already these)."""
+    from civic.pb import results as R
+
+    wanted = sorted(set(editions))
+    closed = {
+        r[0]
+        for r in conn.execute(
+            text("SELECT year FROM pb_editions WHERE year = ANY(:e) AND closed"), {"e": wanted}
+        )
+    }
+    return {e: R.store(conn, e) for e in wanted if e in closed}
+
+
 def import_pb(
     conn: Connection,
     path: str | Path,
@@ -379,14 +397,17 @@ def import_pb(
     *,
     dry_run: bool = False,
     progress: bool | None = None,
+    results: bool = True,
 ) -> ImportReport:
-    """Import one ``.pb`` file: proposals, pool and ballots, all or nothing."""
+    """Import one ``.pb`` file: proposals, pool and ballots, all or nothing; then (``results``)
+    the edition's results are kept in the same transaction (:func:`store_results`)."""
     path = Path(path)
     report = ImportReport(source=path.name, layer=LAYER.name, dry_run=dry_run)
     with import_transaction(conn, dry_run):
         try:
             pb = parse_pb(path)
             unit = pb_unit(pb, city, path.name)
+            report.extra["edition"] = unit.edition
             rows = proposal_rows(conn, pb, unit, report)
             expected = meta_int(pb.meta, "num_projects", None)
             if expected is not None and expected != len(rows):
@@ -401,6 +422,8 @@ def import_pb(
             raise ImportFileError(f"{where}{exc.message}", path.name) from exc
         if not rows:
             raise ImportFileError("the file lists no projects", path.name)
+        if results and not dry_run:
+            report.extra["results"] = store_results(conn, [unit.edition]).get(unit.edition)
     return report
 
 
@@ -412,15 +435,22 @@ def import_pb_files(
     dry_run: bool = False,
     progress: bool | None = None,
 ) -> list[ImportReport]:
-    """Several files in one transaction (any bad file undoes them all)."""
+    """Several files in one transaction (any bad file undoes them all); then the results of
+    every edition they belong to, once per edition, in the same transaction."""
     paths = list(paths)
     reports: list[ImportReport] = []
     with import_transaction(conn, dry_run):
         bar = progress_bar(paths, desc="pabulib files", unit=" files", disable=_DISABLE[progress])
         for p in bar:
             reports.append(
-                import_pb(conn, p, city, progress=False if progress is None else progress)
+                import_pb(
+                    conn, p, city, progress=False if progress is None else progress, results=False
+                )
             )
+        if not dry_run:
+            stored = store_results(conn, [r.extra["edition"] for r in reports])
+            for r in reports:
+                r.extra["results"] = stored.get(r.extra["edition"])
     for r in reports:
         r.dry_run = dry_run or r.dry_run
     return reports

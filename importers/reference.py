@@ -50,11 +50,28 @@ def _pabulib(conn: Connection, city: City) -> tuple[int, str]:
     return totals["proposals"], f"Pabulib, {totals['files']} files, {totals['ballots']} ballots"
 
 
+def _pb_results(conn: Connection, city: City) -> tuple[int, str]:
+    """The results of the closed editions that have none kept yet (a database whose pabulib
+    files were loaded before the importer kept them; a fresh load keeps them already)."""
+    from importers.pabulib import store_results
+
+    missing = conn.execute(
+        text(
+            """SELECT DISTINCT p.edition FROM budget_pools p
+               JOIN pb_editions e ON e.year = p.edition AND e.closed
+               WHERE NOT EXISTS (SELECT 1 FROM pb_result_rows r WHERE r.edition = p.edition)"""
+        )
+    ).scalars()
+    stored = store_results(conn, missing)
+    return sum(stored.values()), f"results of {len(stored)} closed edition(s) (Kraków's rule)"
+
+
 STEPS: list[Step] = [
     Step("districts", _districts, cities=("krakow", "warszawa")),
     Step("gazetteer", _gazetteer),
     Step("civic-venues", _civic_venues),
     Step("pabulib", _pabulib),
+    Step("pb-results", _pb_results),
 ]
 
 

@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FieldType = Literal[
-    "text", "int", "float", "money", "bool", "date", "datetime", "enum", "int[]", "text[]"
+    "text",
+    "int",
+    "float",
+    "money",
+    "bool",
+    "date",
+    "datetime",
+    "enum",
+    "int[]",
+    "text[]",
+    "url",  # a link (root-relative or http(s)); a map popup shows it as a link, its title the text
+    "image",  # the URL of a photo; a map popup shows it as a thumbnail
 ]
 
 LANGS = ("pl", "en", "uk")
@@ -54,6 +65,8 @@ class Field:
             "datetime": {"type": "string", "format": "date-time"},
             "int[]": {"type": "array", "items": {"type": "integer"}},
             "text[]": {"type": "array", "items": {"type": "string"}},
+            "url": {"type": "string", "format": "uri-reference"},
+            "image": {"type": "string", "format": "uri-reference"},
         }[self.type]
         schema = {**base, "title": self.title("pl")}
         if self.max_length:

@@ -2,7 +2,9 @@
 responsible unit, actual cost. The view ``pb_execution_map`` (migration 0016) reads
 ``budget_proposals`` and ``pb_execution`` (written by civic.pb.execution); a project without
 a reported execution is "planned". A district project without a location is drawn at a point
-inside its district (``located`` false)."""
+inside its district (``located`` false). Migration 0017 adds the latest milestone (date, a short
+note, the latest milestone photo's URL) and the link to the project's execution page: the map
+popup shows the photo as a thumbnail and the link (field types ``image`` and ``url``)."""
 
 from __future__ import annotations
 
@@ -81,6 +83,30 @@ LAYER = Layer(
             t("Własna lokalizacja", "Own location", "Власне розташування"),
             msip_name="LOKALIZ",
         ),
+        Field(
+            "milestone_date",
+            "date",
+            t("Ostatni etap realizacji", "Latest milestone", "Останній етап"),
+            msip_name="DATA_ETAPU",
+        ),
+        Field(
+            "milestone_note",
+            "text",
+            t("Opis etapu", "Milestone note", "Опис етапу"),
+            msip_name="OPIS_ETAPU",
+        ),
+        Field(
+            "photo_url",
+            "image",
+            t("Zdjęcie z realizacji", "Photo of the works", "Фото виконання"),
+            msip_name="ZDJECIE",
+        ),
+        Field(
+            "execution_url",
+            "url",
+            t("Przebieg realizacji", "Execution progress", "Хід виконання"),
+            msip_name="REALIZACJA",
+        ),
     ),
     style=Style(
         color="#0d47a1",
@@ -94,7 +120,17 @@ LAYER = Layer(
             "abandoned": "#b71c1c",
         },
     ),
-    popup_fields=("title", "edition", "status", "progress", "responsible_unit"),
+    popup_fields=(
+        "title",
+        "edition",
+        "status",
+        "progress",
+        "responsible_unit",
+        "milestone_date",
+        "milestone_note",
+        "photo_url",
+        "execution_url",
+    ),
     list_fields=("title", "edition", "status", "progress"),
     category_field="status",
     status_field="status",

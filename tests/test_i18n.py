@@ -117,6 +117,9 @@ def _fragments(msgid: str) -> list[str]:
 
 
 def polish_left(body: str, cat) -> list[str]:
+    # a listed feature's title is data, not interface (a real project is called "Toalety przy
+    # placach zabaw w każdej dzielnicy", and the msgid fragment "w każdej dzielnicy" exists)
+    body = re.sub(r'(<li data-id="\d+"><a href="[^"]*">)[^<]*(</a>)', r"\1\2", body)
     text = html.unescape(re.sub(r"<script\b.*?</script>", " ", body, flags=re.S))
     left = []
     for m in cat:

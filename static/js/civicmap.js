@@ -128,6 +128,26 @@
 
   function permalinkOf(spec, id) { return spec.permalink.replace("{id}", String(id)); }
 
+  /* A URL a popup may use: our own (root-relative, not "//" nor "/\") or http(s); anything
+   * else (javascript:, data:) none. */
+  function safeUrl(v) {
+    v = typeof v === "string" ? v : "";
+    return (/^\/(?![\/\\])/.test(v) || /^https?:\/\//i.test(v)) ? v : null;
+  }
+
+  /* A field of type "image" (a photo's URL): a thumbnail of a fixed size, so the popup does
+   * not change size when it loads; alt = the field's title and the feature's. */
+  function popupImage(spec, fld, f, url) {
+    var p = el("p", null, "popup-photo"), img = document.createElement("img");
+    img.src = url;
+    img.alt = fld.title + ": " + titleOf(spec, f);
+    img.decoding = "async";
+    img.style.cssText = "display:block;width:100%;height:8rem;object-fit:cover;border-radius:3px";
+    p.style.margin = "0 0 .3rem";
+    p.appendChild(img);
+    return p;
+  }
+
   /* A popup as DOM nodes: every value goes in with textContent. */
   function popupContent(spec, f) {
     var byName = fieldByName(spec), box = el("div", null, "civic-popup");
@@ -136,16 +156,29 @@
     a.href = permalinkOf(spec, f.id);
     p.appendChild(a);
     box.appendChild(p);
-    var dl = el("dl");
+    var dl = el("dl"), after = [];
     (spec.popupFields || []).forEach(function (name) {
       var fld = byName[name];
       if (!fld || name === spec.titleField) return;
+      if (fld.type === "image" || fld.type === "url") {  // below the list: a photo, a link
+        var url = safeUrl(f.properties[name]);
+        if (!url) return;
+        if (fld.type === "image") after.push(popupImage(spec, fld, f, url));
+        else {
+          var link = el("a", fld.title + " →", "popup-link");
+          link.href = url;
+          link.style.display = "block";
+          after.push(link);
+        }
+        return;
+      }
       var text = formatValue(spec, fld, f.properties[name]);
       if (!text) return;
       dl.appendChild(el("dt", fld.title));
       dl.appendChild(el("dd", text.length > 300 ? text.slice(0, 299) + "…" : text));
     });
     if (dl.childNodes.length) box.appendChild(dl);
+    after.forEach(function (n) { box.appendChild(n); });
     var more = el("a", spec.i18n.details + " →", "popup-more");
     more.href = permalinkOf(spec, f.id);
     box.appendChild(more);

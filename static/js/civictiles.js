@@ -337,7 +337,9 @@
 
   function openFeature(map, spec, id, latlng) {
     C.getJSON(spec.url + "/" + encodeURIComponent(String(id))).then(function (f) {
-      L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(C.popupContent(spec, f)).openOn(map);
+      // pan the popup below the map's top controls (zoom, the layers panel), not under them
+      L.popup({ maxWidth: 320, autoPanPaddingTopLeft: L.point(5, 80) })
+        .setLatLng(latlng).setContent(C.popupContent(spec, f)).openOn(map);
     }).catch(function (e) { console.error(e); });
   }
 
