@@ -114,14 +114,13 @@ class Collection:
 
     def query(self, **changes: Any) -> lq.FeatureQuery:
         """A FeatureQuery reading this collection as the OGC API writes it: in id order,
-        ``districts`` and ``updated_at`` before the fields (none for MSIP's own layout), the
-        OGC property keys, and jsonb's key order (what the OGC API has always answered)."""
+        ``districts`` and ``updated_at`` before the fields (none for MSIP's own layout) and
+        the OGC property keys."""
         q = lq.FeatureQuery(
             source=self.source_sql,
             order=("id",),
             members=() if self.msip_properties else ("districts", "updated_at"),
             keys={f.name: self.property_key(f) for f in self.layer.public_fields},
-            jsonb=True,
         )
         for k, v in changes.items():
             setattr(q, k, v)
