@@ -9,19 +9,36 @@ layers' fields), for MapLibre, QGIS and other clients.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Flask, Response, request, url_for
 
 from app.api.filters import feature_query, param_names, public_layer, public_layers
 from app.db import engine
 from app.errors import ApiError
 from layers import query as lq
+from layers import tile_warm
 from layers import tiles as lt
 from layers.base import Layer
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
+
+
+def init_app(app: Flask) -> None:
+    """The routes, and the tile warmer when ``TILE_WARM_EVERY`` (or $CIVICMAP_TILE_WARM) gives
+    its period in seconds: after a write, the clustered layers' city-scale tiles are rebuilt
+    in the background (layers.tile_warm), so the first whole-city view after it is a hit.
+    ``civicmap serve`` turns it on (30 s); tests and benchmarks leave it off."""
+    app.register_blueprint(bp)
+    every = float(app.config.get("TILE_WARM_EVERY") or os.environ.get("CIVICMAP_TILE_WARM") or 0)
+    if every > 0:
+        from layers.tile_warm import Warmer, clustered_layers
+
+        warmer = Warmer(app.extensions["engine"], clustered_layers(public_layers()), every)
+        app.extensions["tile_warmer"] = warmer.start()
+
 
 CACHE_CONTROL = "public, no-cache"  # keep, but revalidate: a write shows on the next pan
 _NUMBER = re.compile(r"^[0-9]{1,8}$")
@@ -84,8 +101,7 @@ def tile_response(
 ) -> Response:
     """The tile (200; ``empty_status`` when nothing is in it), or 304 for a current ETag."""
     theirs = client_etags()
-    with engine().begin() as conn:
-        t = lt.tile(conn, layer, q, z, x, y, if_none_match=set(theirs))
+    t = tile_warm.tile(engine(), layer, q, z, x, y, if_none_match=set(theirs))
     headers: dict[str, Any] = {"Cache-Control": CACHE_CONTROL}
     if t.not_modified:
         headers["ETag"] = f'"{theirs[t.etag]}"'  # the form the client holds (-gz or not)
