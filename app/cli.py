@@ -99,7 +99,7 @@ def up() -> None:
 def serve(port: int | None, host: str, workers: int) -> None:
     port = port or Settings().port
     os.environ["DATABASE_URL"] = db.database_url()
-    os.environ.setdefault("CIVICMAP_TILE_WARM", "30")  # city-scale tiles rebuilt after writes
+    os.environ.setdefault("CIVICMAP_TILE_WARM", "10")  # city-scale tiles rebuilt after writes
     click.echo(f"Serving on http://{host}:{port}")
     os.execvp(
         sys.executable,

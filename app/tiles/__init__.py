@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
     """The routes, and the tile warmer when ``TILE_WARM_EVERY`` (or $CIVICMAP_TILE_WARM) gives
     its period in seconds: after a write, the clustered layers' city-scale tiles are rebuilt
     in the background (layers.tile_warm), so the first whole-city view after it is a hit.
-    ``civicmap serve`` turns it on (30 s); tests and benchmarks leave it off."""
+    ``civicmap serve`` turns it on (10 s); tests and benchmarks leave it off."""
     app.register_blueprint(bp)
     every = float(app.config.get("TILE_WARM_EVERY") or os.environ.get("CIVICMAP_TILE_WARM") or 0)
     if every > 0:
