@@ -79,7 +79,11 @@ def warm(conn: Connection, layer: Layer, max_zoom: int = WARM_MAX, wait: bool = 
     if warmed_version(conn, layer) == ver:
         return Warmed(layer.name, ver, 0, 0, time.perf_counter() - t0)
     params: dict[str, Any] = {"cell": 2 * lt.WORLD / 2 ** (max_zoom + 2)}
-    lq.serial(conn)
+    # One pass over every point: parallel workers pay here (0.5 s instead of 1.1 s at
+    # 1 000 000 on 2 cores), and hashing the ~1 000 groups beats sorting the points (the
+    # planner cannot know how few cells there are).
+    conn.exec_driver_sql("SET LOCAL enable_sort = off")
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     conn.execute(text(f"DROP TABLE IF EXISTS {CELLS}"))
     conn.execute(
         text(
@@ -88,6 +92,9 @@ def warm(conn: Connection, layer: Layer, max_zoom: int = WARM_MAX, wait: bool = 
         ),
         params,
     )
+    # the tiles' own statements as when a tile is built cold (same plans, same bytes)
+    conn.exec_driver_sql("SET LOCAL enable_sort TO DEFAULT")
+    conn.exec_driver_sql("SET LOCAL work_mem TO DEFAULT")
     span = conn.execute(
         text(f"SELECT min(ix), max(ix), min(iy), max(iy), coalesce(sum(n), 0) FROM {CELLS}")
     ).one()
@@ -127,7 +134,7 @@ def tile(
     """A tile as :func:`layers.tiles.tile` serves it, except that a cache miss of an
     unfiltered cluster tile up to :data:`WARM_MAX` warms the layer first (waiting for a warmer
     already at work): one pass over the points builds every city-scale tile, so the rest of a
-    whole-city view are hits (1.4 s for the 46 tiles of 1 000 000 proposals, against 6.7-10 s
+    whole-city view are hits (0.6 s for the 46 tiles of 1 000 000 proposals, against 6.7-10 s
     for a cold view built tile by tile)."""
     city = layer.style.cluster and z <= WARM_MAX and not lt.filters_key(q)
     with engine.begin() as conn:
