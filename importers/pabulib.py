@@ -461,6 +461,53 @@ def reference_files(city: City) -> list[Path]:
     return sorted((DATA_DIR / "pabulib" / city.slug).glob("*.pb"))
 
 
+MES_OUTCOMES = "mes-outcomes.csv"
+
+
+def mes_outcomes_path(city: City) -> Path:
+    return DATA_DIR / "pabulib" / city.slug / MES_OUTCOMES
+
+
+def write_mes_outcomes(conn: Connection, path: Path) -> int:
+    """Write the kept MES outcomes as CSV (``funded``: external ids separated by spaces)."""
+    import csv
+
+    from civic.pb.mes import OUTCOME_COLUMNS, outcomes
+
+    rows = outcomes(conn)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=OUTCOME_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "funded": " ".join(r["funded"])})
+    return len(rows)
+
+
+def load_mes_outcomes(conn: Connection, city: City) -> tuple[int, list[int]]:
+    """The shipped MES outcomes of the city's editions (none: nothing), kept where none is;
+    returns (rows read, editions with outcomes newly kept)."""
+    import csv
+
+    path = mes_outcomes_path(city)
+    if not path.exists():
+        return 0, []
+    from civic.pb.mes import load_outcomes
+
+    with path.open(encoding="utf-8") as f:
+        rows = [
+            {
+                **r,
+                "edition": int(r["edition"]),
+                "district": int(r["district"]),
+                "ballots": int(r["ballots"]),
+                "funded": r["funded"].split(),
+                "seconds": float(r["seconds"]) if r["seconds"] else None,
+            }
+            for r in csv.DictReader(f)
+        ]
+    return len(rows), load_outcomes(conn, rows)
+
+
 def summarise(reports: list[ImportReport]) -> dict[str, Any]:
     return {
         "files": len(reports),

@@ -66,11 +66,23 @@ def _pb_results(conn: Connection, city: City) -> tuple[int, str]:
     return sum(stored.values()), f"results of {len(stored)} closed edition(s) (Kraków's rule)"
 
 
+def _pb_mes(conn: Connection, city: City) -> tuple[int, str]:
+    """The Method of Equal Shares' outcomes of the shipped editions, computed with pabutools
+    and shipped beside the ballots (an hour of CPU; `civicmap results <year> --rule mes
+    --recompute` computes them again); the editions' kept results then show them."""
+    from importers.pabulib import load_mes_outcomes, store_results
+
+    rows, editions = load_mes_outcomes(conn, city)
+    store_results(conn, editions)
+    return rows, f"MES outcomes (pabutools) of {len(editions)} edition(s), data/pabulib"
+
+
 STEPS: list[Step] = [
     Step("districts", _districts, cities=("krakow", "warszawa")),
     Step("gazetteer", _gazetteer),
     Step("civic-venues", _civic_venues),
     Step("pabulib", _pabulib),
+    Step("pb-mes", _pb_mes),
     Step("pb-results", _pb_results),
 ]
 

@@ -69,4 +69,23 @@ def results_cmd(edition: int, rule: str, as_json: bool, recompute: bool) -> None
         click.echo(f"  left: {p.left:,.2f} PLN")
 
 
-commands = [results_cmd]
+@click.command(
+    "mes-outcomes",
+    help="Write the kept MES outcomes to a CSV: by default the file shipped with the data "
+    "(data/pabulib/<city>/mes-outcomes.csv), loaded by `civicmap up` into a new database.",
+)
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def mes_outcomes_cmd(path: str | None) -> None:
+    from pathlib import Path
+
+    from geo.cities import get_city
+    from geo.config import Settings
+    from importers.pabulib import mes_outcomes_path, write_mes_outcomes
+
+    target = Path(path) if path else mes_outcomes_path(get_city(Settings().city))
+    with db.engine(db.database_url()).connect() as conn:
+        n = write_mes_outcomes(conn, target)
+    click.echo(f"{n} MES outcomes -> {target}")
+
+
+commands = [results_cmd, mes_outcomes_cmd]

@@ -159,3 +159,50 @@ def compute(conn: Connection, pool: Pool, force: bool = False) -> Pool:
             },
         )
     return mark(pool, funded)
+
+
+# --- outcomes shipped with the data ----------------------------------------------------------
+
+OUTCOME_COLUMNS = (
+    "edition",
+    "scope",
+    "district",
+    "method",
+    "ballots",
+    "funded",
+    "engine",
+    "seconds",
+)
+
+
+def outcomes(conn: Connection) -> list[dict]:
+    """Every kept MES outcome, for shipping beside the ballots (data/pabulib/<city>/
+    mes-outcomes.csv): pabutools takes 1-20 minutes an edition on the city-wide pools."""
+    rows = conn.execute(
+        text(
+            f"SELECT {', '.join(OUTCOME_COLUMNS)} FROM pb_mes_results "
+            "ORDER BY edition, scope, district, method"
+        )
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def load_outcomes(conn: Connection, rows: list[dict]) -> list[int]:
+    """Keep shipped MES outcomes where none is kept yet; returns the editions they are for.
+    An outcome counts only while its pool still has the ballots it was computed on
+    (:func:`stored`), so a stale row is never shown and is recomputed on demand."""
+    done = set()
+    for r in rows:
+        got = conn.execute(
+            text(
+                """INSERT INTO pb_mes_results (edition, scope, district, method, ballots, funded,
+                       engine, seconds)
+                   VALUES (:edition, :scope, :district, :method, :ballots, :funded, :engine,
+                           :seconds)
+                   ON CONFLICT DO NOTHING RETURNING edition"""
+            ),
+            {**r, "funded": sorted(r["funded"])},
+        ).first()
+        if got is not None:
+            done.add(int(r["edition"]))
+    return sorted(done)
