@@ -86,6 +86,10 @@ def export_wait() -> float:
 
 def result(a: Analysis, values: dict[str, Any], wait_s: float):
     """(job status or None, payload or None): background analyses go through the job store."""
+    if not a.background and a.tables:  # quick, and kept until its tables change
+        return None, jobs.memo(
+            engine(), a.name, a.job_params(values), lambda conn: a.compute(conn, values), a.tables
+        )
     if not a.background:
         with engine().connect() as conn:
             return None, a.compute(conn, values)

@@ -41,21 +41,66 @@ STAMP_TABLES = (
 
 
 def data_stamp(conn: Connection, tables: Sequence[str]) -> str:
-    """Changes whenever a row of these tables (or a district's population) changes."""
+    """Changes whenever a row of these tables (or a district's population) changes: their
+    versions in ``layer_versions`` (bumped by every write statement, migrations 0015 and
+    0021; with the time of the bump, so that a new database does not meet an old stamp). A
+    table without a version row of its own is counted, as before (a small table: e.g.
+    ngo_organisations, whose writes bump ngo_locations')."""
     parts: list[Any] = [
         conn.execute(
             text("SELECT current_database() || ':' || coalesce(inet_server_port()::text, '')")
         ).scalar_one()
     ]
-    for t in tables:
+    wanted = [*tables, "districts"]
+    versions = {
+        r.tbl: [r.version, r.changed_at]
+        for r in conn.execute(
+            text("SELECT tbl, version, changed_at FROM layer_versions WHERE tbl = ANY(:t)"),
+            {"t": wanted},
+        )
+    }
+    for t in wanted:
+        if t in versions:
+            parts.append(versions[t])
+            continue
         cols = (
-            "count(*), max(id), max(updated_at)"
-            if t not in ("proposal_supports", "comment_supports")
-            else "count(*), max(created_at), 0"
+            "count(*), max(created_at), 0"
+            if t in ("proposal_supports", "comment_supports")
+            else "count(*), max(id), max(updated_at)"
         )
         parts.append(list(conn.execute(text(f"SELECT {cols} FROM {ident(t)}")).one()))
-    parts.append(list(conn.execute(text("SELECT count(*), sum(population) FROM districts")).one()))
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
+
+
+MEMO_SIZE = 64
+_memo: dict[str, str] = {}
+_memo_lock = threading.Lock()
+
+
+def memo(
+    engine: Engine,
+    analysis: str,
+    params: Mapping[str, Any],
+    compute: Callable[[Connection], dict[str, Any]],
+    tables: Sequence[str],
+) -> dict[str, Any]:
+    """A quick analysis' result, kept in this process under the data's stamp: computed once
+    per change of ``tables`` (a write anywhere in them gives a new stamp), then one indexed
+    read of the versions per request. A fresh copy each time (the callers may change it)."""
+    with engine.connect() as conn:
+        key = job_key(analysis, params, data_stamp(conn, tables))
+        kept = _memo.get(key)
+        if kept is None:
+            result = compute(conn)
+            try:
+                kept = json.dumps(result)
+            except TypeError:  # not JSON-ready: not kept
+                return result
+            with _memo_lock:
+                while len(_memo) >= MEMO_SIZE:
+                    _memo.pop(next(iter(_memo)))
+                _memo[key] = kept
+    return json.loads(kept)
 
 
 def statement_timeout(conn: Connection, seconds: float) -> None:
