@@ -73,7 +73,13 @@ def _pb_mes(conn: Connection, city: City) -> tuple[int, str]:
     from importers.pabulib import load_mes_outcomes, store_results
 
     rows, editions = load_mes_outcomes(conn, city)
-    store_results(conn, editions)
+    # before the pabulib step (a new database) the ballots' import keeps the results with
+    # MES already; a database loaded before this step existed keeps them again here
+    kept = conn.execute(
+        text("SELECT DISTINCT edition FROM pb_result_rows WHERE edition = ANY(:e)"),
+        {"e": editions},
+    ).scalars()
+    store_results(conn, kept)
     return rows, f"MES outcomes (pabutools) of {len(editions)} edition(s), data/pabulib"
 
 
@@ -81,8 +87,8 @@ STEPS: list[Step] = [
     Step("districts", _districts, cities=("krakow", "warszawa")),
     Step("gazetteer", _gazetteer),
     Step("civic-venues", _civic_venues),
+    Step("pb-mes", _pb_mes),  # before the ballots: their import keeps results with MES
     Step("pabulib", _pabulib),
-    Step("pb-mes", _pb_mes),
     Step("pb-results", _pb_results),
 ]
 

@@ -98,7 +98,6 @@ def warm(conn: Connection, layer: Layer, max_zoom: int = WARM_MAX, wait: bool = 
     span = conn.execute(
         text(f"SELECT min(ix), max(ix), min(iy), max(iy), coalesce(sum(n), 0) FROM {CELLS}")
     ).one()
-    fname, cname = lt.layer_names(layer)
     tiles = 0
     if span[0] is not None:
         for z in range(max_zoom + 1):
@@ -110,11 +109,7 @@ def warm(conn: Connection, layer: Layer, max_zoom: int = WARM_MAX, wait: bool = 
                         "SELECT floor(b.ix / :div) AS ix, floor(b.iy / :div) AS iy, b.by_, "
                         f"b.n, b.sx, b.sy, b.id FROM {CELLS} b"
                     )
-                    mvt = lt.cells_mvt(layer, q, params, cname, z, x, y, cells)
-                    sql = f"SELECT coalesce(({mvt}), '')"
-                    if not all(g in lt.POINT_ONLY for g in layer.geometry_types):
-                        shapes = lt.shapes_sql(layer, q, params, fname, z, x, y)
-                        sql = f"SELECT coalesce(({shapes}), '') || ({sql})"
+                    sql = lt.tile_sql(layer, q, z, x, y, params, cells=cells)
                     data = bytes(conn.execute(text(sql), params).scalar_one())
                     lt.store(conn, layer, key, z, x, y, ver, data)
                     tiles += 1

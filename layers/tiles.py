@@ -23,6 +23,7 @@ from, under the filters' key. The ETag is a digest of (table, version, filters, 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from dataclasses import dataclass, replace
 from typing import Any
@@ -132,16 +133,22 @@ def features_sql(
 
 # A point's EPSG:3857 coordinates from its stored EPSG:4326 ones, in plain arithmetic (the
 # spherical Mercator that ST_Transform applies, without a PROJ call per row).
-MERC_X = f"radians(ST_X(t.geom)) * {WORLD / 3.141592653589793!r}"
-MERC_Y = f"ln(tan(radians(45 + ST_Y(t.geom) / 2))) * {WORLD / 3.141592653589793!r}"
+MERC_X = f"radians(ST_X(t.geom)) * {WORLD / math.pi!r}"
+MERC_Y = f"ln(tan(radians(45 + ST_Y(t.geom) / 2))) * {WORLD / math.pi!r}"
 
 
-def cell_columns(layer: Layer, q: lq.FeatureQuery, params: dict[str, Any]) -> tuple[str, str]:
-    """(the legend value of a row, an SQL expression over ``t``; the cluster cells' count
-    columns, one per legend value, over the per-(cell, value) rows ``s``)."""
+def legend_column(layer: Layer) -> str:
+    """The legend value of a row (an SQL expression over ``t``) that the clusters count."""
+    by = breakdown_field(layer)
+    return "NULL::text" if by is None else f"t.{ident(by.name)}::text"
+
+
+def cell_counts(layer: Layer, q: lq.FeatureQuery, params: dict[str, Any]) -> str:
+    """The cluster cells' count columns, one per legend value, over the per-(cell, value)
+    rows ``s``."""
     by = breakdown_field(layer)
     if by is None:
-        return "NULL::text", ""
+        return ""
     key = q.keys.get(by.name, by.name)
     counts = ""
     for i, v in enumerate(breakdown_values(layer, by)):
@@ -150,14 +157,14 @@ def cell_columns(layer: Layer, q: lq.FeatureQuery, params: dict[str, Any]) -> tu
         if '"' in label:
             raise ValueError(f"unsafe attribute name {label!r}")
         counts += f', coalesce(sum(s.n) FILTER (WHERE s.by_ = :cb{i}), 0)::int AS "{label}"'
-    return f"t.{ident(by.name)}::text", counts
+    return counts
 
 
 def points_by_cell(layer: Layer, q: lq.FeatureQuery, params: dict[str, Any], cell: str) -> str:
     """The public points of ``q`` counted per (cell, legend value): rows (ix, iy, by_, n, sx,
     sy, id) of the grid whose cells are ``cell`` metres of EPSG:3857 (an SQL expression)."""
     where = lq.where_clause(layer, q, params)
-    by_col, _ = cell_columns(layer, q, {})
+    by_col = legend_column(layer)
     return f"""
         SELECT p.ix, p.iy, p.by_, count(*) AS n, sum(p.px) AS sx, sum(p.py) AS sy,
                min(p.id) AS id
@@ -175,7 +182,7 @@ def cells_mvt(
 ) -> str:  # fmt: skip
     """ST_AsMVT of the tile's cluster cells from ``cells``, rows (ix, iy, by_, n, sx, sy, id)
     of the tile's own grid (zoom ``z``); a cell's marker is at the mean of its points."""
-    _, counts = cell_columns(layer, q, params)
+    counts = cell_counts(layer, q, params)
     params.update(cname=name, ix0=x * GRID, iy0=y * GRID, grid=GRID)
     return f"""
         SELECT ST_AsMVT(c, :cname, {EXTENT}, 'geom') FROM (
@@ -205,9 +212,17 @@ def clusters_sql(
 
 
 def tile_sql(
-    layer: Layer, q: lq.FeatureQuery, z: int, x: int, y: int, params: dict[str, Any]
+    layer: Layer,
+    q: lq.FeatureQuery,
+    z: int,
+    x: int,
+    y: int,
+    params: dict[str, Any],
+    cells: str | None = None,
 ) -> str:
-    """The one statement building a tile (bytea; empty when nothing is in it)."""
+    """The one statement building a tile (bytea; empty when nothing is in it). ``cells``: at a
+    cluster zoom, rows (ix, iy, by_, n, sx, sy, id) of the tile's grid counted elsewhere,
+    instead of counting the points here."""
     if not in_range(z, x, y):
         raise ValueError(f"tile {z}/{x}/{y} is outside the WebMercatorQuad matrix")
     params.update(z=z, x=x, y=y)
@@ -220,7 +235,10 @@ def tile_sql(
     # The box is a metre wider, so that the box's rounding cannot drop an edge point.
     wider = replace(q, bbox=(xmin - 1, ymin - 1, xmax + 1, ymax + 1), bbox_srid=3857,
                     params=dict(q.params))  # fmt: skip
-    cl = clusters_sql(layer, wider, params, cname, z, x, y)
+    if cells is None:
+        cl = clusters_sql(layer, wider, params, cname, z, x, y)
+    else:  # the tile's cells counted already (layers/tile_warm.py)
+        cl = cells_mvt(layer, q, params, cname, z, x, y, cells)
     if all(g in POINT_ONLY for g in layer.geometry_types):
         return f"SELECT coalesce(({cl}), '')"
     return f"SELECT coalesce(({shapes_sql(layer, q, params, fname, z, x, y)}), '') || coalesce(({cl}), '')"

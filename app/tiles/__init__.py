@@ -34,9 +34,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     every = float(app.config.get("TILE_WARM_EVERY") or os.environ.get("CIVICMAP_TILE_WARM") or 0)
     if every > 0:
-        from layers.tile_warm import Warmer, clustered_layers
-
-        warmer = Warmer(app.extensions["engine"], clustered_layers(public_layers()), every)
+        layers = tile_warm.clustered_layers(public_layers())
+        warmer = tile_warm.Warmer(app.extensions["engine"], layers, every)
         app.extensions["tile_warmer"] = warmer.start()
 
 

@@ -63,12 +63,8 @@ def data_stamp(conn: Connection, tables: Sequence[str]) -> str:
         if t in versions:
             parts.append(versions[t])
             continue
-        cols = (
-            "count(*), max(created_at), 0"
-            if t in ("proposal_supports", "comment_supports")
-            else "count(*), max(id), max(updated_at)"
-        )
-        parts.append(list(conn.execute(text(f"SELECT {cols} FROM {ident(t)}")).one()))
+        count = f"SELECT count(*), max(id), max(updated_at) FROM {ident(t)}"
+        parts.append(list(conn.execute(text(count)).one()))
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:20]
 
 
