@@ -52,6 +52,9 @@ def axe_ok(pg) -> None:
 
 def refused(pg, code: str) -> None:
     box = pg.locator("#refusal")
+    # the refusal is the page the form's POST navigates to: wait for it to be drawn
+    # (is_visible() alone does not wait, and raced the navigation on a loaded machine)
+    box.wait_for(state="visible", timeout=15000)
     assert box.is_visible(), pg.content()[:2000]
     assert box.get_attribute("data-code") == code, box.inner_text()
 
